@@ -1,0 +1,3 @@
+from vidstyle.cli.main import run
+
+run()

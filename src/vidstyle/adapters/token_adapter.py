@@ -1,0 +1,208 @@
+"""Attach, merge, save and load a token-specific LoRA on a Wan transformer.
+
+On disk an adapter is a directory holding ``token_lora.safetensors`` (keys
+``blocks.{i}.{target}.lora_down`` and ``blocks.{i}.{target}.lora_up.{type}``) and
+``token_lora.json`` (:class:`TokenLoRAConfig` plus a format tag).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from vidstyle.adapters.token_lora import TokenLoRALinear
+from vidstyle.adapters.token_types import TOKEN_TYPES, remove_router, router_for
+from vidstyle.errors import VidstyleInputError
+
+FORMAT = "vidstyle.token_lora"
+WEIGHTS_NAME = "token_lora.safetensors"
+CONFIG_NAME = "token_lora.json"
+DEFAULT_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "ffn.net.0.proj", "ffn.net.2")
+
+
+@dataclass
+class TokenLoRAConfig:
+    """Rank, wrapped linears (relative to each block) and per-type scales."""
+
+    rank: int = 64
+    targets: tuple[str, ...] = DEFAULT_TARGETS
+    token_types: tuple[str, ...] = TOKEN_TYPES
+    scales: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TOKEN_TYPES, 1.0))
+
+    def __post_init__(self) -> None:
+        self.targets, self.token_types = tuple(self.targets), tuple(self.token_types)
+        if self.rank < 1:
+            raise ValueError(f"rank must be >= 1, got {self.rank}")
+        unknown = set(self.token_types) - set(TOKEN_TYPES)
+        if unknown or "video" not in self.token_types:
+            raise ValueError(f"token_types must include 'video' and be among {TOKEN_TYPES}")
+        self.scales = {kind: float(self.scales.get(kind, 1.0)) for kind in self.token_types}
+
+
+class TokenLoRAAdapter:
+    """A token-specific LoRA attached to one transformer (wrapped linears, peft-style)."""
+
+    def __init__(self, transformer: nn.Module, config: TokenLoRAConfig | None = None) -> None:
+        if getattr(transformer, "_vidstyle_token_lora", None) is not None:
+            raise ValueError("a token LoRA is already attached to this transformer; detach it first")
+        self.config = config or TokenLoRAConfig()
+        self.transformer = transformer
+        self.scales = dict(self.config.scales)
+        router = router_for(transformer)
+        self.layers: dict[str, TokenLoRALinear] = {}
+        for index, block in enumerate(transformer.blocks):
+            for target in self.config.targets:
+                parent_name, _, child = target.rpartition(".")
+                parent = block.get_submodule(parent_name) if parent_name else block
+                base = getattr(parent, child) if not child.isdigit() else parent[int(child)]
+                if not isinstance(base, nn.Linear):
+                    raise ValueError(f"blocks.{index}.{target} is {type(base).__name__}, not nn.Linear")
+                if getattr(block.attn1, "fused_projections", False):
+                    raise ValueError("unfuse the transformer's QKV projections before attaching a token LoRA")
+                layer = TokenLoRALinear(base, self.config.rank, self.config.token_types, self.scales, router)
+                _replace(parent, child, layer)
+                self.layers[f"blocks.{index}.{target}"] = layer
+        object.__setattr__(transformer, "_vidstyle_token_lora", self)
+
+    # ---- parameters -------------------------------------------------------------------------
+    def parameters(self) -> list[nn.Parameter]:
+        return [p for layer in self.layers.values() for p in (layer.lora_down, *layer.lora_up.values())]
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """``{blocks.i.target.lora_down: [r, in], blocks.i.target.lora_up.type: [out, r]}``."""
+        state = {}
+        for name, layer in self.layers.items():
+            state[f"{name}.lora_down"] = layer.lora_down.detach()
+            for kind, up in layer.lora_up.items():
+                state[f"{name}.lora_up.{kind}"] = up.detach()
+        return state
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Strict: every key present, none extra, shapes equal."""
+        expected = self.state_dict()
+        missing, extra = expected.keys() - state.keys(), state.keys() - expected.keys()
+        if missing or extra:
+            raise ValueError(f"keys do not match (missing {len(missing)}, unexpected {len(extra)}, "
+                             f"e.g. {sorted(missing or extra)[0]})")
+        for key, target in expected.items():
+            if state[key].shape != target.shape:
+                raise ValueError(f"{key} has shape {tuple(state[key].shape)}, expected {tuple(target.shape)}")
+        merged = self.merged_type
+        self.unmerge()
+        for key, target in expected.items():
+            target.copy_(state[key].to(target.dtype))
+        if merged:
+            self.merge(merged)
+
+    # ---- inference --------------------------------------------------------------------------
+    @property
+    def merged_type(self) -> str | None:
+        return next(iter(self.layers.values())).merged_type if self.layers else None
+
+    def merge(self, kind: str = "video") -> None:
+        """Fold the ``kind`` update into the base weights: only other-type tokens pay for the adapter."""
+        for layer in self.layers.values():
+            layer.merge(kind)
+
+    def unmerge(self) -> None:
+        for layer in self.layers.values():
+            layer.unmerge()
+
+    def set_scales(self, **scales: float) -> None:
+        """Change per-type scales (re-merging if merged)."""
+        unknown = set(scales) - set(self.scales)
+        if unknown:
+            raise ValueError(f"unknown token types {sorted(unknown)}")
+        merged = self.merged_type
+        self.unmerge()
+        self.scales.update({k: float(v) for k, v in scales.items()})
+        if merged:
+            self.merge(merged)
+
+    def detach(self) -> None:
+        """Unmerge and put the original linears back."""
+        self.unmerge()
+        for name, layer in self.layers.items():
+            parent_name, _, child = name.rpartition(".")
+            _replace(self.transformer.get_submodule(parent_name), child, layer.base)
+        self.layers = {}
+        remove_router(self.transformer)
+        object.__setattr__(self.transformer, "_vidstyle_token_lora", None)
+
+    # ---- files ------------------------------------------------------------------------------
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``token_lora.safetensors`` and ``token_lora.json`` into ``directory`` atomically."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        config = {"format": FORMAT, "version": 1, **asdict(self.config), "scales": self.scales}
+        tensors = {k: v.contiguous().cpu() for k, v in self.state_dict().items()}
+        _atomic(directory / WEIGHTS_NAME, lambda p: save_file(tensors, p, metadata={"format": FORMAT}))
+        _atomic(directory / CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(config, indent=2)))
+        return directory
+
+    @classmethod
+    def load(cls, transformer: nn.Module, path: str | os.PathLike) -> TokenLoRAAdapter:
+        """Attach an adapter read from ``path`` (its directory, or its ``.safetensors`` file)."""
+        weights, config = read_adapter_files(path)
+        adapter = cls(transformer, config)
+        try:
+            adapter.load_state_dict(weights)
+        except ValueError as err:
+            adapter.detach()
+            raise VidstyleInputError(f"{path} is not a valid token-LoRA adapter for this model: {err}") from None
+        return adapter
+
+
+def read_adapter_files(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], TokenLoRAConfig]:
+    """Read and validate an adapter's files; any problem is a one-line :class:`VidstyleInputError`."""
+    path = Path(path)
+    directory = path if path.is_dir() else path.parent
+    weights_path = path if path.is_file() else directory / WEIGHTS_NAME
+    config_path = directory / CONFIG_NAME
+    if not path.exists():
+        raise VidstyleInputError(f"adapter not found: {path}")
+    if not weights_path.is_file() or not config_path.is_file():
+        raise VidstyleInputError(f"{path} is not a valid adapter: expected {WEIGHTS_NAME} and {CONFIG_NAME}")
+    try:
+        raw = json.loads(config_path.read_text())
+        if raw.pop("format", None) != FORMAT:
+            raise ValueError(f"format is not {FORMAT}")
+        raw.pop("version", None)
+        config = TokenLoRAConfig(**raw)
+    except (ValueError, TypeError, UnicodeDecodeError) as err:
+        raise VidstyleInputError(f"{config_path} is not a valid adapter config: {err}") from None
+    try:
+        weights = load_file(weights_path)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise VidstyleInputError(f"{weights_path} is not a valid safetensors file: {err}") from None
+    return weights, config
+
+
+def _replace(parent: nn.Module, child: str, module: nn.Module) -> None:
+    if child.isdigit():
+        parent[int(child)] = module
+    else:
+        setattr(parent, child, module)
+
+
+def _atomic(target: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

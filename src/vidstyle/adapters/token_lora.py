@@ -1,0 +1,89 @@
+"""DreamStyle's token-specific LoRA: one shared down matrix, one up matrix per token type.
+
+For a wrapped ``nn.Linear`` with weight ``W`` (``out x in``) and a token ``x`` of type ``i``:
+``y = W x + b + s_i * B_i A x`` with ``A`` (``r x in``) shared and ``B_i`` (``out x r``) per type,
+zero-initialised so a fresh adapter changes nothing.
+
+Inference trick: the video tokens are nearly all of the sequence, so ``s_video B_video A`` is folded
+into ``W`` (:meth:`TokenLoRALinear.merge`) and only the condition tokens get the low-rank
+correction ``(s_i B_i - s_video B_video) A x``: the adapter then costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from vidstyle.adapters.token_types import TOKEN_TYPES, TokenRouter
+
+
+class TokenLoRALinear(nn.Module):
+    """An ``nn.Linear`` plus a token-type-routed low-rank update.
+
+    Input ``[B, N, in]``, output ``[B, N, out]``; the router tells which token ranges have which type.
+    ``scales`` is shared by every layer of one adapter (a dict owned by the adapter).
+    """
+
+    def __init__(self, base: nn.Linear, rank: int, token_types: tuple[str, ...], scales: dict[str, float],
+                 router: TokenRouter) -> None:
+        super().__init__()
+        self.base = base
+        self.rank = rank
+        self.scales = scales
+        self.router = router
+        weight = base.weight
+        self.lora_down = nn.Parameter(torch.empty(rank, base.in_features, device=weight.device, dtype=weight.dtype))
+        self.lora_up = nn.ParameterDict({
+            kind: nn.Parameter(torch.zeros(base.out_features, rank, device=weight.device, dtype=weight.dtype))
+            for kind in token_types
+        })
+        if weight.device.type != "meta":
+            nn.init.kaiming_uniform_(self.lora_down, a=math.sqrt(5))
+        self.merged_type: str | None = None
+
+    def delta_weight(self, kind: str) -> torch.Tensor:
+        """``s_kind * B_kind @ A`` in float32, ``[out, in]``."""
+        return self.scales[kind] * (self.lora_up[kind].float() @ self.lora_down.float())
+
+    @torch.no_grad()
+    def merge(self, kind: str = "video") -> None:
+        """Fold the ``kind`` update into the base weight (inference only)."""
+        if self.merged_type is not None:
+            raise RuntimeError("adapter is already merged")
+        weight = self.base.weight
+        weight.copy_((weight.float() + self.delta_weight(kind)).to(weight.dtype))
+        self.merged_type = kind
+
+    @torch.no_grad()
+    def unmerge(self) -> None:
+        """Take the folded update back out (exact in float32; rounding in bf16/fp16)."""
+        if self.merged_type is None:
+            return
+        weight = self.base.weight
+        weight.copy_((weight.float() - self.delta_weight(self.merged_type)).to(weight.dtype))
+        self.merged_type = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.base(x)
+        runs = self.router.runs_for(x.shape[1]) if self.router.num_tokens else [("video", 0, x.shape[1])]
+        merged = self.merged_type
+        if merged is None:
+            down = x @ self.lora_down.t()
+            for kind, start, stop in runs:
+                up = self.lora_up[kind]
+                out[:, start:stop] += self.scales[kind] * (down[:, start:stop] @ up.t())
+            return out
+        for kind, start, stop in runs:
+            if kind == merged:
+                continue
+            up = self.scales[kind] * self.lora_up[kind] - self.scales[merged] * self.lora_up[merged]
+            out[:, start:stop] += (x[:, start:stop] @ self.lora_down.t()) @ up.t()
+        return out
+
+    def extra_repr(self) -> str:
+        return f"rank={self.rank}, types={list(self.lora_up)}, merged={self.merged_type}"
+
+
+__all__ = ["TOKEN_TYPES", "TokenLoRALinear"]

@@ -1,0 +1,1 @@
+"""The `vidstyle` command line."""

@@ -1,0 +1,132 @@
+"""`vidstyle stylize`: validate everything cheap first, then load the model, stylize and write atomically."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from vidstyle.backbones import get_preset, load_pipeline, parse_device, parse_dtype
+from vidstyle.backbones.presets import DEFAULT_PRESET
+from vidstyle.errors import VidstyleInputError
+from vidstyle.pipelines.dreamstyle import DreamStylePipeline, dreamstyle_mode
+from vidstyle.pipelines.long_video import StyleJob, stylize_frames
+from vidstyle.pipelines.segments import plan_segments, valid_frame_count
+from vidstyle.sizing import working_size
+from vidstyle.video_io import load_image, read_video, resize_frames, write_video
+
+OUTPUT_SUFFIXES = (".mp4", ".m4v")
+
+
+@dataclass
+class StylizeOptions:
+    """The options of one `vidstyle stylize` call (CLI names, CLI defaults)."""
+
+    input: Path
+    output: Path
+    prompt: str | None = None
+    style_images: list[Path] = field(default_factory=list)
+    first_frame: Path | None = None
+    style_prompt: str | None = None
+    negative_prompt: str | None = None
+    preset: str | None = None
+    model: str | None = None
+    adapter: Path | None = None
+    steps: int = 50
+    guidance: float = 5.0
+    seed: int = 0
+    height: int | None = None
+    width: int | None = None
+    segment_frames: int | None = None
+    overlap: int = 4
+    color_anchor: float = 1.0
+    resume: bool = False
+    work_dir: Path | None = None
+    device: str = "cpu"
+    dtype: str = "float32"
+    cpu_offload: bool = False
+    vae_tiling: bool = False
+    quiet: bool = False
+
+
+def stylize(options: StylizeOptions, console: Console | None = None) -> Path:
+    """Run one stylization; every user error raises :class:`VidstyleInputError` before OUTPUT exists."""
+    o = options
+    console = console or Console(stderr=True, quiet=o.quiet)
+    output = _check_output(o.output, o.input)
+    if o.preset and o.model:
+        raise VidstyleInputError("--preset and --model are mutually exclusive")
+    try:
+        dreamstyle_mode(o.prompt, o.style_images, o.first_frame, o.style_prompt)
+    except ValueError as err:
+        raise VidstyleInputError(f"{err} (--prompt, --style-image or --first-frame)") from None
+    preset = get_preset(o.preset or DEFAULT_PRESET) if not o.model else None
+    device, dtype = parse_device(o.device), parse_dtype(o.dtype)
+    segment_frames = o.segment_frames or (preset.segment_frames if preset else 81)
+    if not valid_frame_count(segment_frames) or segment_frames < 5:
+        raise VidstyleInputError(f"--segment-frames must be 4k+1 and at least 5 (e.g. 17, 81), got {segment_frames}")
+    if not 1 <= o.overlap < segment_frames:
+        raise VidstyleInputError(f"--overlap must be between 1 and {segment_frames - 1}, got {o.overlap}")
+    if o.adapter is not None:
+        from vidstyle.adapters.token_adapter import read_adapter_files
+
+        read_adapter_files(o.adapter)  # format errors surface before the model loads
+    video = read_video(o.input)
+    style_images = [load_image(p) for p in o.style_images]
+    first_frame = load_image(o.first_frame) if o.first_frame else None
+
+    pipe, preset = load_pipeline(DreamStylePipeline, preset=o.preset if not o.model else None, model=o.model,
+                                 dtype=dtype, device=device, cpu_offload=o.cpu_offload, vae_tiling=o.vae_tiling,
+                                 seed=o.seed)
+    if pipe.transformer.config.in_channels != 36:
+        raise VidstyleInputError("DreamStyle needs a Wan image-to-video model (36 input channels)")
+    pipe.set_progress_bar_config(disable=True)
+    if o.adapter is not None:
+        pipe.load_token_lora(o.adapter)
+    height, width = working_size(video.height, video.width, preset.height * preset.width, o.height, o.width)
+    job = StyleJob(
+        prompt=o.prompt, style_images=style_images, first_frame=first_frame, style_prompt=o.style_prompt,
+        negative_prompt=o.negative_prompt, height=height, width=width, steps=o.steps, guidance=o.guidance,
+        seed=o.seed, segment_frames=segment_frames, overlap=o.overlap, color_anchor=o.color_anchor,
+        model_id=_model_id(o, preset.name),
+    )
+    frames = resize_frames(video.frames, height, width)
+    segments = plan_segments(len(frames), segment_frames, o.overlap)
+    work_dir = o.work_dir or output.with_name(f".{output.name}.vidstyle-work")
+    with _progress(console) as progress:
+        task = progress.add_task(f"stylizing {len(segments)} segment(s)", total=len(segments) * o.steps)
+        styled = stylize_frames(
+            pipe, frames, job, work_dir=work_dir, resume=o.resume,
+            on_step=lambda seg, step, steps: progress.update(task, completed=seg * steps + step + 1),
+        )
+    write_video(resize_frames(styled, video.height, video.width), output, video.fps, audio_source=video.source)
+    return output
+
+
+def _check_output(output: Path, source: Path) -> Path:
+    output = Path(output)
+    if output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise VidstyleInputError(f"output must be an .mp4 file, got {output.name}")
+    if output.is_dir():
+        raise VidstyleInputError(f"output {output} is a directory")
+    if not output.parent.is_dir():
+        raise VidstyleInputError(f"output directory does not exist: {output.parent}")
+    if Path(source).exists() and output.exists() and output.resolve() == Path(source).resolve():
+        raise VidstyleInputError("output would overwrite the input video")
+    return output
+
+
+def _model_id(o: StylizeOptions, preset_name: str) -> str:
+    identity = o.model or preset_name
+    if o.adapter is not None:
+        weights = o.adapter if o.adapter.is_file() else o.adapter / "token_lora.safetensors"
+        identity += "+" + hashlib.sha256(weights.read_bytes()).hexdigest()
+    return identity
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)

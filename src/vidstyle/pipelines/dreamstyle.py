@@ -1,0 +1,259 @@
+"""DreamStyle: one Wan2.1 I2V model that stylizes a raw video from a style prompt, style images,
+or a stylized first frame (DESIGN §1).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import PIL.Image
+import torch
+import torch.nn.functional as F
+from diffusers import WanImageToVideoPipeline
+from diffusers.pipelines.wan.pipeline_output import WanPipelineOutput
+from diffusers.utils.torch_utils import get_module_execution_device, randn_tensor
+
+from vidstyle.adapters.token_adapter import TokenLoRAAdapter, TokenLoRAConfig
+from vidstyle.adapters.token_types import FRAME_TYPES_KEY
+from vidstyle.conditioning import DreamStyleCondition
+
+MODES = ("text", "style_image", "first_frame", "fused")
+VideoInput = np.ndarray | torch.Tensor | Sequence[PIL.Image.Image]
+
+
+def dreamstyle_mode(prompt: str | None, style_images: Sequence[Any] | None, first_frame: Any | None,
+                    style_prompt: str | None) -> str:
+    """The mode that the given conditions select (conditions combine; none at all raises ``ValueError``).
+
+    - ``first_frame``: a stylized first frame, optionally with style images and/or a style text
+      (long videos chain segments this way, keeping the user's style condition);
+    - ``fused``: style images together with a style text (``style_prompt``);
+    - ``style_image``: 1..K style images (+ style-free prompt);
+    - ``text``: a prompt that carries the style (or ``prompt`` + ``style_prompt``).
+    """
+    if first_frame is not None:
+        return "first_frame"
+    if style_images:
+        return "fused" if style_prompt else "style_image"
+    if not (prompt or style_prompt):
+        raise ValueError("give a style: a prompt, style image(s), or a stylized first frame")
+    return "text"
+
+
+class DreamStylePipeline(WanImageToVideoPipeline):
+    """Video-to-video stylization on Wan I2V components (same constructor as ``WanImageToVideoPipeline``).
+
+    A token-specific LoRA (:class:`~vidstyle.adapters.TokenLoRAAdapter`) carries the DreamStyle
+    weights; without one the pipeline runs the base model on the DreamStyle input layout.
+    """
+
+    # ---- adapter ----------------------------------------------------------------------------
+    @property
+    def token_lora(self) -> TokenLoRAAdapter | None:
+        return getattr(self.transformer, "_vidstyle_token_lora", None)
+
+    def add_token_lora(self, config: TokenLoRAConfig | None = None) -> TokenLoRAAdapter:
+        """Attach a fresh (no-op) token-specific LoRA, e.g. for training."""
+        return TokenLoRAAdapter(self.transformer, config)
+
+    def load_token_lora(self, path: str | os.PathLike, merge: bool = True) -> TokenLoRAAdapter:
+        """Attach a saved adapter; ``merge`` folds the video update into the base weights."""
+        adapter = TokenLoRAAdapter.load(self.transformer, path)
+        if merge:
+            adapter.merge("video")
+        return adapter
+
+    # ---- encoding ---------------------------------------------------------------------------
+    def _vae_normalise(self, latents: torch.Tensor, inverse: bool = False) -> torch.Tensor:
+        config = self.vae.config
+        mean = torch.tensor(config.latents_mean).view(1, config.z_dim, 1, 1, 1).to(latents)
+        std = torch.tensor(config.latents_std).view(1, config.z_dim, 1, 1, 1).to(latents)
+        return latents * std + mean if inverse else (latents - mean) / std
+
+    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """``[B, 3, F, H, W]`` in [-1, 1] -> normalised latents ``[B, 16, (F-1)/4+1, H/8, W/8]`` (float32)."""
+        vae_device = get_module_execution_device(self.vae)
+        latents = self.vae.encode(pixels.to(vae_device, self.vae.dtype)).latent_dist.mode()
+        return self._vae_normalise(latents.float())
+
+    def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
+        """Normalised latents ``[B, 16, F_lat, h, w]`` -> pixels ``[B, 3, 4(F_lat-1)+1, 8h, 8w]`` in [-1, 1]."""
+        vae_device = get_module_execution_device(self.vae)
+        latents = self._vae_normalise(latents.to(vae_device, torch.float32), inverse=True)
+        return self.vae.decode(latents.to(self.vae.dtype), return_dict=False)[0]
+
+    @staticmethod
+    def video_to_pixels(video: VideoInput, height: int, width: int) -> torch.Tensor:
+        """uint8 ``[F, H, W, 3]`` array, float ``[F, 3, H, W]`` tensor in [-1, 1], or PIL frames ->
+        ``[1, 3, F, height, width]`` in [-1, 1] (bicubic resize when sizes differ)."""
+        if isinstance(video, torch.Tensor):
+            frames = video.float()
+        else:
+            array = np.stack([np.asarray(f.convert("RGB")) for f in video]) if not isinstance(
+                video, np.ndarray) else video
+            if array.ndim != 4 or array.shape[-1] != 3:
+                raise ValueError(f"video must be [F, H, W, 3], got shape {array.shape}")
+            scale = 255.0 if array.dtype == np.uint8 else 1.0
+            frames = torch.from_numpy(np.ascontiguousarray(array)).float().permute(0, 3, 1, 2) / scale * 2 - 1
+        if frames.shape[-2:] != (height, width):
+            frames = F.interpolate(frames, size=(height, width), mode="bicubic", antialias=True).clamp(-1, 1)
+        return frames.permute(1, 0, 2, 3).unsqueeze(0)
+
+    @staticmethod
+    def image_to_pixels(image: PIL.Image.Image, height: int, width: int) -> torch.Tensor:
+        """PIL image -> ``[1, 3, 1, height, width]`` in [-1, 1], cover-resized and centre-cropped."""
+        image = image.convert("RGB")
+        scale = max(height / image.height, width / image.width)
+        size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+        image = image.resize(size, PIL.Image.BICUBIC)
+        left, top = (size[0] - width) // 2, (size[1] - height) // 2
+        image = image.crop((left, top, left + width, top + height))
+        array = torch.from_numpy(np.asarray(image).copy()).float().permute(2, 0, 1) / 127.5 - 1
+        return array[None, :, None]
+
+    def encode_clip_images(self, images: Sequence[PIL.Image.Image], device: torch.device) -> torch.Tensor:
+        """CLIP penultimate hidden states of each image, concatenated on the token axis: ``[1, K*T, D]``."""
+        return torch.cat([self.encode_image(image, device) for image in images], dim=1)
+
+    def build_condition(self, pixels: torch.Tensor, style_images: Sequence[PIL.Image.Image] | None,
+                        first_frame: PIL.Image.Image | None) -> DreamStyleCondition:
+        """Latents of the raw video, the stylized first frame and each style image at the video's size."""
+        height, width = pixels.shape[-2:]
+        encode_one = lambda image: self.encode_pixels(self.image_to_pixels(image, height, width))  # noqa: E731
+        return DreamStyleCondition(
+            video=self.encode_pixels(pixels),
+            first_frame=encode_one(first_frame) if first_frame is not None else None,
+            style=torch.cat([encode_one(im) for im in style_images], dim=2) if style_images else None,
+        )
+
+    # ---- call -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def __call__(
+        self,
+        video: VideoInput,
+        prompt: str | None = None,
+        style_images: Sequence[PIL.Image.Image] | None = None,
+        first_frame: PIL.Image.Image | None = None,
+        style_prompt: str | None = None,
+        negative_prompt: str | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        num_inference_steps: int = 50,
+        guidance_scale: float = 5.0,
+        condition_noise: float | None = None,
+        generator: torch.Generator | None = None,
+        latents: torch.Tensor | None = None,
+        output_type: str = "np",
+        return_dict: bool = True,
+        callback_on_step_end: Callable[[Any, int, Any, dict], dict] | None = None,
+        callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",),
+        max_sequence_length: int = 512,
+    ) -> WanPipelineOutput | tuple:
+        """Stylize ``video`` (``4k+1`` frames).
+
+        Args:
+            video: uint8 ``[F, H, W, 3]``, float ``[F, 3, H, W]`` in [-1, 1], or a list of PIL frames.
+            prompt: ``t_sty`` in text mode (or content text with ``style_prompt``), ``t_ns`` otherwise.
+            style_images: 1..K style references (style-image mode; with ``style_prompt``: fused mode).
+            first_frame: a stylized version of the video's first frame (first-frame mode).
+            style_prompt: a style description appended to ``prompt``.
+            height, width: working size (multiples of 16); defaults to the video's, rounded down.
+            condition_noise: noise level of the condition frames' noisy channels; None follows the
+                current step's sigma.
+            output_type: ``"np"`` (``[1, F, H, W, 3]`` in [0, 1]), ``"pt"``, ``"pil"`` or ``"latent"``
+                (the target latents ``[1, 16, F_lat, h, w]``).
+        Returns:
+            ``WanPipelineOutput(frames=...)`` with the target frames only.
+        """
+        dreamstyle_mode(prompt, style_images, first_frame, style_prompt)
+        if self.transformer_2 is not None:
+            raise ValueError("DreamStyle is defined on single-transformer Wan2.1 I2V (no transformer_2)")
+        if self.transformer.config.image_dim is None:
+            raise ValueError("DreamStyle needs an image-to-video transformer (CLIP image branch, 36 channels)")
+        num_frames = len(video)
+        if num_frames % self.vae_scale_factor_temporal != 1:
+            raise ValueError(f"the video must have 4k+1 frames, got {num_frames}")
+        src_h, src_w = (video.shape[-2:] if isinstance(video, torch.Tensor)
+                        else np.asarray(video[0]).shape[:2])
+        height = height or src_h // 16 * 16
+        width = width or src_w // 16 * 16
+        if height % 16 or width % 16 or height < 16 or width < 16:
+            raise ValueError(f"height and width must be positive multiples of 16, got {height}x{width}")
+        text = ", ".join(t for t in (prompt, style_prompt) if t)
+        self._guidance_scale = guidance_scale
+        self._current_timestep = None
+        self._interrupt = False
+        device = self._execution_device
+        dtype = self.transformer.dtype
+
+        prompt_embeds, negative_embeds = self.encode_prompt(
+            prompt=text, negative_prompt=negative_prompt, do_classifier_free_guidance=guidance_scale > 1,
+            max_sequence_length=max_sequence_length, device=device)
+        prompt_embeds = prompt_embeds.to(dtype)
+        negative_embeds = negative_embeds.to(dtype) if negative_embeds is not None else None
+
+        clip_images = ([first_frame] if first_frame is not None else []) + list(style_images or [])
+        if clip_images:
+            image_embeds = self.encode_clip_images(clip_images, device)
+        else:  # text mode: the CLIP branch carries zeros
+            image_embeds = torch.zeros_like(self.encode_image(PIL.Image.new("RGB", (width, height)), device))
+        image_embeds = image_embeds.to(dtype)
+
+        pixels = self.video_to_pixels(video, height, width)
+        condition = self.build_condition(pixels, style_images, first_frame)
+        condition = DreamStyleCondition(**{k: None if v is None else v.to(device)
+                                           for k, v in vars(condition).items()})
+        channels = condition.condition_channels()
+        frame_types = condition.frame_types
+        target_shape = condition.video.shape
+        if latents is None:
+            latents = randn_tensor(target_shape, generator=generator, device=device, dtype=torch.float32)
+        else:
+            latents = latents.to(device, torch.float32)
+        clean_cond = condition.clean_condition_latents()
+        cond_noise = (randn_tensor(clean_cond.shape, generator=generator, device=device, dtype=torch.float32)
+                      if clean_cond is not None else None)
+
+        self.scheduler.set_timesteps(num_inference_steps, device=device)
+        timesteps = self.scheduler.timesteps
+        self._num_timesteps = len(timesteps)
+        attention_kwargs = {FRAME_TYPES_KEY: frame_types}
+        targets = condition.target_frames
+        with self.progress_bar(total=len(timesteps)) as progress_bar:
+            for i, t in enumerate(timesteps):
+                self._current_timestep = t
+                sigma = (t / self.scheduler.config.num_train_timesteps).item() if condition_noise is None \
+                    else condition_noise
+                model_input = condition.model_input(latents, sigma, cond_noise, channels).to(dtype)
+                timestep = t.expand(latents.shape[0])
+                noise_pred = self._predict(model_input, timestep, prompt_embeds, image_embeds, attention_kwargs)
+                if guidance_scale > 1:
+                    noise_uncond = self._predict(model_input, timestep, negative_embeds, image_embeds,
+                                                 attention_kwargs)
+                    noise_pred = noise_uncond + guidance_scale * (noise_pred - noise_uncond)
+                latents = self.scheduler.step(noise_pred[:, :, targets].float(), t, latents, return_dict=False)[0]
+                if callback_on_step_end is not None:
+                    step_locals = {"latents": latents, "prompt_embeds": prompt_embeds,
+                                   "negative_prompt_embeds": negative_embeds}
+                    outputs = callback_on_step_end(
+                        self, i, t, {k: step_locals[k] for k in callback_on_step_end_tensor_inputs}) or {}
+                    latents = outputs.pop("latents", latents)
+                progress_bar.update()
+        self._current_timestep = None
+
+        if output_type == "latent":
+            frames = latents
+        else:
+            frames = self.video_processor.postprocess_video(self.decode_latents(latents), output_type=output_type)
+        self.maybe_free_model_hooks()
+        return WanPipelineOutput(frames=frames) if return_dict else (frames,)
+
+    def _predict(self, model_input: torch.Tensor, timestep: torch.Tensor, text: torch.Tensor,
+                 image: torch.Tensor, attention_kwargs: dict[str, Any]) -> torch.Tensor:
+        """Transformer velocity for the whole sequence, ``[B, 16, F_total, h, w]``."""
+        return self.transformer(hidden_states=model_input, timestep=timestep, encoder_hidden_states=text,
+                                encoder_hidden_states_image=image, attention_kwargs=attention_kwargs,
+                                return_dict=False)[0]
