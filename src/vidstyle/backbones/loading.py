@@ -75,12 +75,12 @@ def load_pipeline(
         if chosen.hub_id is None:
             components = build_tiny_components(chosen.kind, seed=seed, flow_shift=chosen.flow_shift)
             pipe = pipeline_cls(**components)
+            _cast(pipe, dtype)
         else:
             pipe = _from_pretrained(pipeline_cls, chosen.hub_id, dtype)
     else:
         pipe = _from_pretrained(pipeline_cls, model, dtype)
         chosen = _preset_for(str(model), pipe)
-    _cast(pipe, dtype)
     if vae_tiling:
         pipe.vae.enable_tiling()
     if cpu_offload:
@@ -115,6 +115,7 @@ def _preset_for(model: str, pipe: DiffusionPipeline) -> Preset:
 
 
 def _cast(pipe: DiffusionPipeline, dtype: torch.dtype) -> None:
+    """Cast in-process components (``from_pretrained`` already applied the per-component dtypes)."""
     for name, module in pipe.components.items():
-        if isinstance(module, torch.nn.Module):
-            module.to(torch.float32 if name in _FP32_COMPONENTS else dtype)
+        if isinstance(module, torch.nn.Module) and name not in _FP32_COMPONENTS and module.dtype != dtype:
+            module.to(dtype)

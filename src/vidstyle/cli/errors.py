@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 import sys
-import click
+
+import typer
 
 from vidstyle.errors import VidstyleInputError
 
+INTERRUPTED = 130
 
-def run_cli(command: click.Command, args: list[str] | None = None, prog_name: str = "vidstyle") -> int:
-    """Run a click command; user errors -> ``vidstyle: error: ...`` and 2; success -> 0."""
+
+def run_cli(command, args: list[str] | None = None, prog_name: str = "vidstyle") -> int:
+    """Run a typer-built click command without its standalone handling.
+
+    Usage and option errors, and :class:`VidstyleInputError`, become ``vidstyle: error: ...`` and
+    status 2; an interrupt becomes 130; success is 0. ``--help`` prints help and returns 0.
+    """
     try:
-        command.main(args=args, prog_name=prog_name, standalone_mode=False)
-    except click.exceptions.Exit as done:
+        status = command.main(args=args, prog_name=prog_name, standalone_mode=False)
+        if status == INTERRUPTED:  # typer turns KeyboardInterrupt into a returned 130
+            raise KeyboardInterrupt
+    except typer.Exit as done:
         return done.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         return _fail("aborted")
-    except click.UsageError as err:
-        hint = f" (see '{prog_name} {err.ctx.info_name if err.ctx and err.ctx.parent else ''} --help')"
-        return _fail(err.format_message().replace("\n", " ") + hint.replace("  ", " "))
-    except click.ClickException as err:
-        return _fail(err.format_message())
+    except typer.TyperException as err:  # click's UsageError / BadParameter family, as vendored by typer
+        ctx = getattr(err, "ctx", None)
+        if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            print(ctx.get_help())
+            return 0
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        return _fail(err.format_message() + hint)
     except VidstyleInputError as err:
         return _fail(str(err))
     except KeyboardInterrupt:
-        return _fail("interrupted; rerun with --resume to continue a long video", status=130)
+        return _fail("interrupted; rerun with --resume to continue a long video", status=INTERRUPTED)
     return 0
 
 

@@ -171,7 +171,7 @@ def _assemble(outputs: Sequence[np.ndarray], segments: list[tuple[int, int]], nu
     """Lay segment outputs on the timeline, cross-fading each overlap."""
     result = np.zeros((num_frames, *outputs[0].shape[1:]), dtype=np.uint8)
     previous_stop = 0
-    for (start, stop), frames in zip(segments, outputs):
+    for (start, stop), frames in zip(segments, outputs, strict=True):
         overlap = max(0, previous_stop - start)
         if overlap:
             weights = crossfade_weights(overlap)[:, None, None, None]
