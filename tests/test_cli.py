@@ -209,3 +209,27 @@ def test_real_process_bad_input_has_no_traceback(tmp_path):
     assert result.stderr.strip().splitlines() == [f"vidstyle: error: file not found: {tmp_path / 'missing.mp4'}"] \
         or (len(result.stderr.strip().splitlines()) == 1 and "missing.mp4" in result.stderr)
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_model_option_loads_a_diffusers_saved_wan_i2v_directory(media, tmp_path):
+    from diffusers import WanImageToVideoPipeline
+
+    from vidstyle.backbones import build_tiny_components
+
+    WanImageToVideoPipeline(**build_tiny_components("i2v")).save_pretrained(tmp_path / "wan_i2v")
+    from_dir, from_preset = tmp_path / "dir.mp4", tmp_path / "preset.mp4"
+    common = ["--prompt", "x", "--steps", "1", "-q", "--height", "32", "--width", "32"]
+    assert cli("stylize", media["odd"], "-o", from_dir, "--model", tmp_path / "wan_i2v", *common) == 0
+    assert cli("stylize", media["odd"], "-o", from_preset, "--preset", "tiny", *common) == 0
+    np.testing.assert_array_equal(read_video(from_dir).frames, read_video(from_preset).frames)
+
+
+def test_model_option_refuses_a_text_to_video_base(media, tmp_path, capsys):
+    from diffusers import WanPipeline
+
+    from vidstyle.backbones import build_tiny_components
+
+    WanPipeline(**build_tiny_components("t2v")).save_pretrained(tmp_path / "wan_t2v")
+    out = tmp_path / "o.mp4"
+    assert cli("stylize", media["odd"], "-o", out, "--model", tmp_path / "wan_t2v", "--prompt", "x", "-q") == 2
+    assert "image-to-video" in capsys.readouterr().err and not out.exists()

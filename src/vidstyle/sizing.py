@@ -11,7 +11,7 @@ MAX_SIDE = 4096
 
 
 def round_to_multiple(value: float, multiple: int = MULTIPLE) -> int:
-    return max(multiple, int(round(value / multiple)) * multiple)
+    return max(multiple, math.floor(value / multiple + 0.5) * multiple)
 
 
 def working_size(src_height: int, src_width: int, area: int, height: int | None = None,

@@ -42,6 +42,7 @@ class TokenLoRALinear(nn.Module):
         if weight.device.type != "meta":
             nn.init.kaiming_uniform_(self.lora_down, a=math.sqrt(5))
         self.merged_type: str | None = None
+        self._residual_up: dict[str, torch.Tensor] = {}
 
     def delta_weight(self, kind: str) -> torch.Tensor:
         """``s_kind * B_kind @ A`` in float32, ``[out, in]``."""
@@ -55,6 +56,10 @@ class TokenLoRALinear(nn.Module):
         weight = self.base.weight
         weight.copy_((weight.float() + self.delta_weight(kind)).to(weight.dtype))
         self.merged_type = kind
+        # what the other types still need on top of the merged weight: s_i B_i - s_m B_m, [out, r]
+        merged_up = self.scales[kind] * self.lora_up[kind]
+        self._residual_up = {other: self.scales[other] * up - merged_up
+                             for other, up in self.lora_up.items() if other != kind}
 
     @torch.no_grad()
     def unmerge(self) -> None:
@@ -64,6 +69,7 @@ class TokenLoRALinear(nn.Module):
         weight = self.base.weight
         weight.copy_((weight.float() - self.delta_weight(self.merged_type)).to(weight.dtype))
         self.merged_type = None
+        self._residual_up = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base(x)
@@ -76,10 +82,8 @@ class TokenLoRALinear(nn.Module):
                 out[:, start:stop] += self.scales[kind] * (down[:, start:stop] @ up.t())
             return out
         for kind, start, stop in runs:
-            if kind == merged:
-                continue
-            up = self.scales[kind] * self.lora_up[kind] - self.scales[merged] * self.lora_up[merged]
-            out[:, start:stop] += (x[:, start:stop] @ self.lora_down.t()) @ up.t()
+            if kind != merged:
+                out[:, start:stop] += (x[:, start:stop] @ self.lora_down.t()) @ self._residual_up[kind].t()
         return out
 
     def extra_repr(self) -> str:

@@ -19,6 +19,7 @@ from diffusers.utils.torch_utils import get_module_execution_device, randn_tenso
 from vidstyle.adapters.token_adapter import TokenLoRAAdapter, TokenLoRAConfig
 from vidstyle.adapters.token_types import FRAME_TYPES_KEY
 from vidstyle.conditioning import DreamStyleCondition
+from vidstyle.video_io import fit_image
 
 MODES = ("text", "style_image", "first_frame", "fused")
 VideoInput = np.ndarray | torch.Tensor | Sequence[PIL.Image.Image]
@@ -105,14 +106,8 @@ class DreamStylePipeline(WanImageToVideoPipeline):
     @staticmethod
     def image_to_pixels(image: PIL.Image.Image, height: int, width: int) -> torch.Tensor:
         """PIL image -> ``[1, 3, 1, height, width]`` in [-1, 1], cover-resized and centre-cropped."""
-        image = image.convert("RGB")
-        scale = max(height / image.height, width / image.width)
-        size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-        image = image.resize(size, PIL.Image.BICUBIC)
-        left, top = (size[0] - width) // 2, (size[1] - height) // 2
-        image = image.crop((left, top, left + width, top + height))
-        array = torch.from_numpy(np.asarray(image).copy()).float().permute(2, 0, 1) / 127.5 - 1
-        return array[None, :, None]
+        array = np.asarray(fit_image(image.convert("RGB"), height, width)).copy()
+        return (torch.from_numpy(array).float().permute(2, 0, 1) / 127.5 - 1)[None, :, None]
 
     def encode_clip_images(self, images: Sequence[PIL.Image.Image], device: torch.device) -> torch.Tensor:
         """CLIP penultimate hidden states of each image, concatenated on the token axis: ``[1, K*T, D]``."""

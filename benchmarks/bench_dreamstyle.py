@@ -1,0 +1,137 @@
+"""DreamStyle inference cost against diffusers' WanImageToVideoPipeline on the same components.
+
+    python benchmarks/bench_dreamstyle.py                 # 81 frames at 256x256 (tiny width, 5,376 tokens)
+    python benchmarks/bench_dreamstyle.py --frames 41 --size 128 --steps 4
+
+Per-step time is the median gap between consecutive step callbacks, over interleaved repeats of
+every variant in one process (so machine noise hits all alike). Peak memory is the peak RSS of a
+fresh process per variant running one generation. Both pipelines use classifier-free guidance
+(two transformer passes per step). Prints a Markdown table and writes JSON with --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from diffusers import WanImageToVideoPipeline
+from PIL import Image
+
+from vidstyle import DreamStylePipeline, TokenLoRAConfig
+from vidstyle.backbones import build_tiny_components
+
+VARIANTS = ("wan_i2v", "dreamstyle", "dreamstyle_lora_merged", "dreamstyle_lora_unmerged")
+
+
+def inputs(frames: int, size: int) -> tuple[np.ndarray, Image.Image]:
+    rng = np.random.default_rng(0)
+    video = rng.integers(0, 256, (frames, size, size, 3), dtype=np.uint8)
+    return video, Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
+
+
+def make_pipes() -> tuple[WanImageToVideoPipeline, DreamStylePipeline]:
+    components = build_tiny_components("i2v", seed=0)
+    base, dream = WanImageToVideoPipeline(**components), DreamStylePipeline(**components)
+    for pipe in (base, dream):
+        pipe.set_progress_bar_config(disable=True)
+    return base, dream
+
+
+def run_variant(variant: str, base, dream, video, style, steps: int) -> list[float]:
+    """One generation; returns the per-step durations after the first step (seconds)."""
+    stamps: list[float] = []
+
+    def tick(pipe, i, t, kwargs):
+        stamps.append(time.perf_counter())
+        return {}
+
+    common = dict(prompt="a scene", num_inference_steps=steps, guidance_scale=5.0, output_type="latent",
+                  generator=torch.Generator().manual_seed(0), callback_on_step_end=tick)
+    adapter = None
+    if variant.startswith("dreamstyle_lora"):
+        adapter = dream.add_token_lora(TokenLoRAConfig(rank=64))
+        with torch.no_grad():
+            for p in adapter.parameters():
+                p.normal_(std=0.01)
+        if variant.endswith("merged") and not variant.endswith("unmerged"):
+            adapter.merge()
+    try:
+        if variant == "wan_i2v":
+            height, width = video.shape[1:3]
+            base(image=Image.fromarray(video[0]), num_frames=len(video), height=height, width=width, **common)
+        else:
+            dream(video, style_images=[style], **common)
+    finally:
+        if adapter is not None:
+            adapter.detach()
+    return list(np.diff(stamps))
+
+
+def per_step_times(frames: int, size: int, steps: int, repeats: int, variants=VARIANTS) -> dict[str, float]:
+    base, dream = make_pipes()
+    video, style = inputs(frames, size)
+    samples: dict[str, list[float]] = {v: [] for v in variants}
+    for _ in range(repeats):
+        for variant in variants:
+            samples[variant] += run_variant(variant, base, dream, video, style, steps)
+    return {v: statistics.median(s) for v, s in samples.items()}
+
+
+def peak_rss_mb(variant: str, frames: int, size: int, steps: int) -> float:
+    """Peak RSS of a fresh process running one generation of ``variant``."""
+    code = (f"import sys; sys.argv=['x']; import benchmarks.bench_dreamstyle as b; import resource; "
+            f"p=b.make_pipes(); v,s=b.inputs({frames},{size}); b.run_variant({variant!r},*p,v,s,{steps}); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=81)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-scaling", action="store_true", help="skip the frames/resolution sweep")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    latent_frames = (args.frames - 1) // 4 + 1
+    tokens = latent_frames * (args.size // 16) ** 2
+    print(f"# DreamStyle vs WanImageToVideoPipeline: {args.frames} frames at {args.size}x{args.size} "
+          f"({tokens} video tokens; DreamStyle adds {(args.size // 16) ** 2} style tokens), "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    times = per_step_times(args.frames, args.size, args.steps, args.repeats)
+    memory = {v: peak_rss_mb(v, args.frames, args.size, args.steps) for v in VARIANTS}
+    print("| variant | s/step | ratio vs Wan I2V | peak RSS MB | ratio |")
+    print("|---|---|---|---|---|")
+    for v in VARIANTS:
+        print(f"| {v} | {times[v]:.3f} | {times[v] / times['wan_i2v']:.3f} | {memory[v]:.0f} | "
+              f"{memory[v] / memory['wan_i2v']:.3f} |")
+    lora_ratio = times["dreamstyle_lora_merged"] / times["dreamstyle"]
+    print(f"\ntoken LoRA (rank 64, merged) / no LoRA: {lora_ratio:.3f} (target <= 1.02); "
+          f"unmerged: {times['dreamstyle_lora_unmerged'] / times['dreamstyle']:.3f}")
+    result = {"config": vars(args), "seconds_per_step": times, "peak_rss_mb": memory}
+    if not args.no_scaling:
+        sweep = {}
+        print("\n| DreamStyle style mode | tokens | s/step |\n|---|---|---|")
+        for frames, size in [(21, 128), (41, 128), (81, 128), (41, 64), (41, 192), (41, 256)]:
+            t = per_step_times(frames, size, 3, 1, variants=("dreamstyle",))["dreamstyle"]
+            n = ((frames - 1) // 4 + 2) * (size // 16) ** 2
+            sweep[f"{frames}x{size}"] = {"tokens": n, "seconds_per_step": t}
+            print(f"| {frames} frames, {size}x{size} | {n} | {t:.4f} |")
+        result["scaling"] = sweep
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(result, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
