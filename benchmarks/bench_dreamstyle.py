@@ -3,17 +3,18 @@
     python benchmarks/bench_dreamstyle.py                 # 81 frames at 256x256 (tiny width, 5,376 tokens)
     python benchmarks/bench_dreamstyle.py --frames 41 --size 128 --steps 4
 
-Per-step time is the median gap between consecutive step callbacks, over interleaved repeats of
-every variant in one process (so machine noise hits all alike). Peak memory is the peak RSS of a
-fresh process per variant running one generation. Both pipelines use classifier-free guidance
-(two transformer passes per step). Prints a Markdown table and writes JSON with --json.
+Per-step time is the median gap between consecutive step callbacks, over repeats of every variant
+interleaved in one process, the order rotating each repeat (so machine noise hits all alike).
+Peak memory is the peak RSS of a fresh process that builds and runs one variant only. Both
+pipelines use classifier-free guidance (two transformer passes per step). Prints a Markdown
+table and writes JSON with --json.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -21,13 +22,15 @@ import time
 
 import numpy as np
 import torch
-from diffusers import WanImageToVideoPipeline
+from diffusers import DiffusionPipeline, WanImageToVideoPipeline
 from PIL import Image
 
 from vidstyle import DreamStylePipeline, TokenLoRAConfig
 from vidstyle.backbones import build_tiny_components
 
-VARIANTS = ("wan_i2v", "dreamstyle", "dreamstyle_lora_merged", "dreamstyle_lora_unmerged")
+# wan_i2v_same_tokens: Wan I2V with 4 more frames = one more latent frame, i.e. as many tokens as
+# DreamStyle with one style frame; DreamStyle / it isolates our overhead from the method's extra tokens.
+VARIANTS = ("wan_i2v", "wan_i2v_same_tokens", "dreamstyle", "dreamstyle_lora_merged", "dreamstyle_lora_unmerged")
 
 
 def inputs(frames: int, size: int) -> tuple[np.ndarray, Image.Image]:
@@ -36,15 +39,29 @@ def inputs(frames: int, size: int) -> tuple[np.ndarray, Image.Image]:
     return video, Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
 
 
-def make_pipes() -> tuple[WanImageToVideoPipeline, DreamStylePipeline]:
+def make_pipes(variants: tuple[str, ...] = VARIANTS) -> dict[str, DiffusionPipeline]:
+    """One pipeline per variant on the same weights; the LoRA variants own a transformer copy with a
+    rank-64 adapter attached once (random up matrices: cost does not depend on the values)."""
     components = build_tiny_components("i2v", seed=0)
-    base, dream = WanImageToVideoPipeline(**components), DreamStylePipeline(**components)
-    for pipe in (base, dream):
+    pipes: dict[str, DiffusionPipeline] = {
+        "wan_i2v": WanImageToVideoPipeline(**components), "dreamstyle": DreamStylePipeline(**components)}
+    pipes["wan_i2v_same_tokens"] = pipes["wan_i2v"]
+    for variant in [v for v in variants if v.startswith("dreamstyle_lora")]:
+        pipe = DreamStylePipeline(**{**components, "transformer": copy.deepcopy(components["transformer"])})
+        adapter = pipe.add_token_lora(TokenLoRAConfig(rank=64))
+        with torch.no_grad():
+            for p in adapter.parameters():
+                p.normal_(std=0.01)
+        if variant.endswith("_merged"):
+            adapter.merge()
+        pipes[variant] = pipe
+    pipes = {v: pipes[v] for v in variants}
+    for pipe in pipes.values():
         pipe.set_progress_bar_config(disable=True)
-    return base, dream
+    return pipes
 
 
-def run_variant(variant: str, base, dream, video, style, steps: int) -> list[float]:
+def run_variant(variant: str, pipes: dict[str, DiffusionPipeline], video, style, steps: int) -> list[float]:
     """One generation; returns the per-step durations after the first step (seconds)."""
     stamps: list[float] = []
 
@@ -54,40 +71,31 @@ def run_variant(variant: str, base, dream, video, style, steps: int) -> list[flo
 
     common = dict(prompt="a scene", num_inference_steps=steps, guidance_scale=5.0, output_type="latent",
                   generator=torch.Generator().manual_seed(0), callback_on_step_end=tick)
-    adapter = None
-    if variant.startswith("dreamstyle_lora"):
-        adapter = dream.add_token_lora(TokenLoRAConfig(rank=64))
-        with torch.no_grad():
-            for p in adapter.parameters():
-                p.normal_(std=0.01)
-        if variant.endswith("merged") and not variant.endswith("unmerged"):
-            adapter.merge()
-    try:
-        if variant == "wan_i2v":
-            height, width = video.shape[1:3]
-            base(image=Image.fromarray(video[0]), num_frames=len(video), height=height, width=width, **common)
-        else:
-            dream(video, style_images=[style], **common)
-    finally:
-        if adapter is not None:
-            adapter.detach()
+    if variant.startswith("wan_i2v"):
+        height, width = video.shape[1:3]
+        frames = len(video) + (4 if variant == "wan_i2v_same_tokens" else 0)
+        pipes[variant](image=Image.fromarray(video[0]), num_frames=frames, height=height, width=width, **common)
+    else:
+        pipes[variant](video, style_images=[style], **common)
     return list(np.diff(stamps))
 
 
 def per_step_times(frames: int, size: int, steps: int, repeats: int, variants=VARIANTS) -> dict[str, float]:
-    base, dream = make_pipes()
+    """Median per-step time of each variant; the order rotates every repeat."""
+    pipes = make_pipes(variants)
     video, style = inputs(frames, size)
     samples: dict[str, list[float]] = {v: [] for v in variants}
-    for _ in range(repeats):
-        for variant in variants:
-            samples[variant] += run_variant(variant, base, dream, video, style, steps)
+    for repeat in range(repeats):
+        shift = repeat % len(variants)
+        for variant in variants[shift:] + variants[:shift]:
+            samples[variant] += run_variant(variant, pipes, video, style, steps)
     return {v: statistics.median(s) for v, s in samples.items()}
 
 
 def peak_rss_mb(variant: str, frames: int, size: int, steps: int) -> float:
     """Peak RSS of a fresh process running one generation of ``variant``."""
     code = (f"import sys; sys.argv=['x']; import benchmarks.bench_dreamstyle as b; import resource; "
-            f"p=b.make_pipes(); v,s=b.inputs({frames},{size}); b.run_variant({variant!r},*p,v,s,{steps}); "
+            f"p=b.make_pipes(({variant!r},)); v,s=b.inputs({frames},{size}); b.run_variant({variant!r},p,v,s,{steps}); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
@@ -110,10 +118,11 @@ def main() -> None:
           f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
     times = per_step_times(args.frames, args.size, args.steps, args.repeats)
     memory = {v: peak_rss_mb(v, args.frames, args.size, args.steps) for v in VARIANTS}
-    print("| variant | s/step | ratio vs Wan I2V | peak RSS MB | ratio |")
-    print("|---|---|---|---|---|")
+    print("| variant | s/step | vs Wan I2V | vs Wan I2V, same tokens | peak RSS MB | vs Wan I2V |")
+    print("|---|---|---|---|---|---|")
     for v in VARIANTS:
-        print(f"| {v} | {times[v]:.3f} | {times[v] / times['wan_i2v']:.3f} | {memory[v]:.0f} | "
+        base, same = times[v] / times["wan_i2v"], times[v] / times["wan_i2v_same_tokens"]
+        print(f"| {v} | {times[v]:.3f} | {base:.3f} | {same:.3f} | {memory[v]:.0f} | "
               f"{memory[v] / memory['wan_i2v']:.3f} |")
     lora_ratio = times["dreamstyle_lora_merged"] / times["dreamstyle"]
     print(f"\ntoken LoRA (rank 64, merged) / no LoRA: {lora_ratio:.3f} (target <= 1.02); "

@@ -317,3 +317,29 @@ def test_fit_image_center_crops() -> None:
     wide[:, 10:20] = 255  # white centre third
     fitted = np.asarray(fit_image(Image.fromarray(wide), 10, 10))
     assert fitted.mean() > 240
+
+
+def test_read_with_size_resizes_while_decoding(tmp_path: Path) -> None:
+    source = make_media(tmp_path / "in.mp4", smooth_frames(7, 48, 64), fps=Fraction(25))
+    assert video_io.probe_video(source) == (48, 64)
+    full = read_video(source)
+    small = read_video(source, size=(24, 40))
+    assert small.frames.shape == (7, 24, 40, 3) and small.source_size == (48, 64) == full.source_size
+    expected = resize_frames(full.frames, 24, 40).astype(int)
+    assert np.abs(small.frames.astype(int) - expected).mean() < 4
+
+
+def test_write_with_size_resizes_while_encoding(tmp_path: Path) -> None:
+    frames = smooth_frames(5, 24, 40)
+    write_video(frames, tmp_path / "out.mp4", Fraction(25), size=(29, 37))
+    back = read_video(tmp_path / "out.mp4")
+    assert back.frames.shape == (5, 29, 37, 3)
+    assert np.abs(back.frames.astype(int) - resize_frames(frames, 29, 37).astype(int)).mean() < 6
+
+
+def test_probe_errors(tmp_path: Path) -> None:
+    with pytest.raises(VidstyleInputError):
+        video_io.probe_video(tmp_path / "missing.mp4")
+    audio_only = make_media(tmp_path / "a.m4a", None, audio="aac")
+    with pytest.raises(VidstyleInputError, match="no video stream"):
+        video_io.probe_video(audio_only)

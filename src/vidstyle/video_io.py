@@ -36,12 +36,18 @@ class Video:
     """A decoded video.
 
     ``frames`` is ``uint8 [F, H, W, 3]`` RGB; ``fps`` is the input's average frame rate;
-    ``source`` is the file it came from (used to copy its audio track), if any.
+    ``source`` is the file it came from (used to copy its audio track), if any;
+    ``source_size`` is the stream's own ``(height, width)`` when frames were resized while decoding.
     """
 
     frames: np.ndarray
     fps: Fraction
     source: Path | None = None
+    source_size: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.source_size is None:
+            self.source_size = (int(self.frames.shape[1]), int(self.frames.shape[2]))
 
     @property
     def num_frames(self) -> int:
@@ -89,8 +95,29 @@ def _stream_fps(stream: VideoStream, pts: list[int]) -> Fraction | None:
     return None
 
 
-def read_video(path: str | Path) -> Video:
-    """Decode every frame of the first video stream of ``path`` into ``uint8 [F, H, W, 3]`` RGB."""
+def probe_video(path: str | Path) -> tuple[int, int]:
+    """``(height, width)`` of the first video stream of ``path``, without decoding it."""
+    path = _check_input_file(path, "video")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VidstyleInputError(f"no video stream in {path}")
+            stream = container.streams.video[0]
+            if stream.codec_context is None or not stream.height or not stream.width:
+                raise VidstyleInputError(f"unsupported video stream in {path}")
+            return int(stream.height), int(stream.width)
+    except _AV_ERRORS as err:
+        if isinstance(err, VidstyleInputError):
+            raise
+        raise VidstyleInputError(f"cannot decode video {path}: {_one_line(err)}") from err
+
+
+def read_video(path: str | Path, size: tuple[int, int] | None = None) -> Video:
+    """Decode every frame of the first video stream of ``path`` into ``uint8 [F, H, W, 3]`` RGB.
+
+    With ``size=(height, width)`` each frame is resized (bicubic) as it is decoded, so only frames of
+    that size are ever held; ``Video.source_size`` keeps the stream's own size.
+    """
     path = _check_input_file(path, "video")
     frames: list[np.ndarray] = []
     pts: list[int] = []
@@ -102,7 +129,11 @@ def read_video(path: str | Path) -> Video:
             if stream.codec_context is None:
                 raise VidstyleInputError(f"unsupported video codec in {path}")
             stream.thread_type = "AUTO"
+            source_size = None
             for frame in container.decode(stream):
+                source_size = source_size or (frame.height, frame.width)
+                if size is not None:
+                    frame = frame.reformat(width=size[1], height=size[0], format="rgb24", interpolation="BICUBIC")
                 frames.append(frame.to_ndarray(format="rgb24"))
                 if frame.pts is not None:
                     pts.append(frame.pts)
@@ -115,7 +146,7 @@ def read_video(path: str | Path) -> Video:
         raise VidstyleInputError(f"no decodable frames in video {path}")
     if fps is None:
         raise VidstyleInputError(f"cannot determine the frame rate of video {path}")
-    return Video(frames=np.stack(frames), fps=fps, source=path)
+    return Video(frames=np.stack(frames), fps=fps, source=path, source_size=source_size)
 
 
 def has_audio(path: str | Path) -> bool:
@@ -173,11 +204,16 @@ def _mux_audio(output: OutputContainer, in_stream: AudioStream, out_stream: Audi
 
 
 def write_video(
-    frames: np.ndarray, path: str | Path, fps: Fraction | float, audio_source: str | Path | None = None
+    frames: np.ndarray,
+    path: str | Path,
+    fps: Fraction | float,
+    audio_source: str | Path | None = None,
+    size: tuple[int, int] | None = None,
 ) -> None:
     """Encode ``uint8 [F, H, W, 3]`` RGB frames to an H.264 mp4 at ``path``, atomically.
 
-    The output has exactly ``F`` frames of exactly ``H x W`` (odd sizes use yuv444p) at exactly ``fps``.
+    The output has exactly ``F`` frames of exactly ``H x W`` (odd sizes use yuv444p) at exactly ``fps``;
+    with ``size=(height, width)`` each frame is resized (bicubic) to that size as it is encoded.
     The first audio stream of ``audio_source`` (if it has one) is copied, or transcoded to AAC when the mp4
     container cannot hold it. On failure nothing is left at ``path`` (an existing file there is untouched).
     """
@@ -195,7 +231,9 @@ def write_video(
     if audio_source is not None and has_audio(audio_source):
         audio_path = Path(audio_source)
 
-    _, height, width, _ = frames.shape
+    height, width = size if size is not None else frames.shape[1:3]
+    if height < 1 or width < 1:
+        raise ValueError(f"size must be positive, got {height}x{width}")
     tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp.mp4"
     try:
         with ExitStack() as stack:
@@ -212,6 +250,8 @@ def write_video(
                 audio = (in_audio, *_add_audio_stream(output, in_audio))
             for i, array in enumerate(frames):
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
+                if (frame.height, frame.width) != (height, width):
+                    frame = frame.reformat(width=width, height=height, interpolation="BICUBIC")
                 frame.pts, frame.time_base = i, 1 / rate
                 output.mux(stream.encode(frame))
             output.mux(stream.encode(None))

@@ -9,7 +9,7 @@ from typing import TypeVar
 import torch
 from diffusers import DiffusionPipeline
 
-from vidstyle.backbones.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
+from vidstyle.backbones.presets import DEFAULT_PRESET, Preset, defaults_for, get_preset
 from vidstyle.backbones.tiny import build_tiny_components
 from vidstyle.errors import VidstyleInputError
 
@@ -63,7 +63,7 @@ def load_pipeline(
     ``model`` (a hub id or a local directory in diffusers layout, e.g. one written by
     ``WanImageToVideoPipeline.save_pretrained``) takes precedence over ``preset``; with neither, the
     default preset is used. The preset of a ``model`` supplies only the defaults (resolution, segment
-    length); it is matched by hub id, else by the loaded transformer's channel count.
+    length): see :func:`defaults_for`.
     ``seed`` only matters for the in-process ``tiny`` presets.
     Returns the pipeline (moved to ``device`` or CPU-offloaded) and the preset in force.
     """
@@ -80,7 +80,9 @@ def load_pipeline(
             pipe = _from_pretrained(pipeline_cls, chosen.hub_id, dtype)
     else:
         pipe = _from_pretrained(pipeline_cls, model, dtype)
-        chosen = _preset_for(str(model), pipe)
+        chosen = defaults_for(None, str(model))
+        if pipe.transformer.config.in_channels != 36 and chosen.kind == "i2v":
+            chosen = get_preset("wan2.1-t2v-1.3b")
     if vae_tiling:
         pipe.vae.enable_tiling()
     if cpu_offload:
@@ -104,14 +106,6 @@ def _from_pretrained(pipeline_cls: type[PipelineT], model: str | os.PathLike, dt
     except (OSError, ValueError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise VidstyleInputError(f"could not load model {model}: {first_line}") from None
-
-
-def _preset_for(model: str, pipe: DiffusionPipeline) -> Preset:
-    for candidate in PRESETS.values():
-        if candidate.hub_id == model:
-            return candidate
-    in_channels = pipe.transformer.config.in_channels
-    return get_preset("wan2.1-i2v-14b-480p" if in_channels == 36 else "wan2.1-t2v-1.3b")
 
 
 def _cast(pipe: DiffusionPipeline, dtype: torch.dtype) -> None:

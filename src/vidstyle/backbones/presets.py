@@ -64,3 +64,12 @@ def get_preset(name: str) -> Preset:
         return PRESETS[name]
     except KeyError:
         raise VidstyleInputError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
+
+
+def defaults_for(preset: str | None, model: str | None) -> Preset:
+    """The preset whose defaults (resolution, segment length) apply: the named one, the one whose hub id
+    ``model`` is, else the default I2V preset (any other ``model`` is taken to be a Wan2.1 I2V)."""
+    if model is None:
+        return get_preset(preset or DEFAULT_PRESET)
+    matches = [p for p in PRESETS.values() if p.hub_id == str(model)]
+    return matches[0] if matches else PRESETS[DEFAULT_PRESET]

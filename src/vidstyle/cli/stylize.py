@@ -9,14 +9,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vidstyle.backbones import get_preset, load_pipeline, parse_device, parse_dtype
-from vidstyle.backbones.presets import DEFAULT_PRESET
+from vidstyle.adapters.token_adapter import read_adapter_files
+from vidstyle.backbones import load_pipeline, parse_device, parse_dtype
+from vidstyle.backbones.presets import defaults_for
 from vidstyle.errors import VidstyleInputError
 from vidstyle.pipelines.dreamstyle import DreamStylePipeline, dreamstyle_mode
 from vidstyle.pipelines.long_video import StyleJob, stylize_frames
 from vidstyle.pipelines.segments import plan_segments, valid_frame_count
 from vidstyle.sizing import working_size
-from vidstyle.video_io import load_image, read_video, resize_frames, write_video
+from vidstyle.video_io import load_image, probe_video, read_video, write_video
 
 OUTPUT_SUFFIXES = (".mp4", ".m4v")
 
@@ -63,46 +64,43 @@ def stylize(options: StylizeOptions, console: Console | None = None) -> Path:
         dreamstyle_mode(o.prompt, o.style_images, o.first_frame, o.style_prompt)
     except ValueError as err:
         raise VidstyleInputError(f"{err} (--prompt, --style-image or --first-frame)") from None
-    preset = get_preset(o.preset or DEFAULT_PRESET) if not o.model else None
+    preset = defaults_for(o.preset, o.model)
     device, dtype = parse_device(o.device), parse_dtype(o.dtype)
-    segment_frames = o.segment_frames or (preset.segment_frames if preset else 81)
+    segment_frames = o.segment_frames or preset.segment_frames
     if not valid_frame_count(segment_frames) or segment_frames < 5:
         raise VidstyleInputError(f"--segment-frames must be 4k+1 and at least 5 (e.g. 17, 81), got {segment_frames}")
     if not 1 <= o.overlap < segment_frames:
         raise VidstyleInputError(f"--overlap must be between 1 and {segment_frames - 1}, got {o.overlap}")
     if o.adapter is not None:
-        from vidstyle.adapters.token_adapter import read_adapter_files
-
         read_adapter_files(o.adapter)  # format errors surface before the model loads
-    video = read_video(o.input)
+    source_height, source_width = probe_video(o.input)
+    height, width = working_size(source_height, source_width, preset.height * preset.width, o.height, o.width)
+    video = read_video(o.input, size=(height, width))  # resized while decoding: full-size frames never pile up
     style_images = [load_image(p) for p in o.style_images]
     first_frame = load_image(o.first_frame) if o.first_frame else None
 
-    pipe, preset = load_pipeline(DreamStylePipeline, preset=o.preset if not o.model else None, model=o.model,
-                                 dtype=dtype, device=device, cpu_offload=o.cpu_offload, vae_tiling=o.vae_tiling,
-                                 seed=o.seed)
+    pipe, _ = load_pipeline(DreamStylePipeline, preset=o.preset if not o.model else None, model=o.model,
+                            dtype=dtype, device=device, cpu_offload=o.cpu_offload, vae_tiling=o.vae_tiling)
     if pipe.transformer.config.in_channels != 36:
         raise VidstyleInputError("DreamStyle needs a Wan image-to-video model (36 input channels)")
     pipe.set_progress_bar_config(disable=True)
     if o.adapter is not None:
         pipe.load_token_lora(o.adapter)
-    height, width = working_size(video.height, video.width, preset.height * preset.width, o.height, o.width)
     job = StyleJob(
         prompt=o.prompt, style_images=style_images, first_frame=first_frame, style_prompt=o.style_prompt,
         negative_prompt=o.negative_prompt, height=height, width=width, steps=o.steps, guidance=o.guidance,
         seed=o.seed, segment_frames=segment_frames, overlap=o.overlap, color_anchor=o.color_anchor,
         model_id=_model_id(o, preset.name),
     )
-    frames = resize_frames(video.frames, height, width)
-    segments = plan_segments(len(frames), segment_frames, o.overlap)
+    segments = plan_segments(video.num_frames, segment_frames, o.overlap)
     work_dir = o.work_dir or output.with_name(f".{output.name}.vidstyle-work")
     with _progress(console) as progress:
         task = progress.add_task(f"stylizing {len(segments)} segment(s)", total=len(segments) * o.steps)
         styled = stylize_frames(
-            pipe, frames, job, work_dir=work_dir, resume=o.resume,
+            pipe, video.frames, job, work_dir=work_dir, resume=o.resume,
             on_step=lambda seg, step, steps: progress.update(task, completed=seg * steps + step + 1),
         )
-    write_video(resize_frames(styled, video.height, video.width), output, video.fps, audio_source=video.source)
+    write_video(styled, output, video.fps, audio_source=video.source, size=video.source_size)
     return output
 
 
