@@ -157,3 +157,19 @@ def test_missing_or_invalid_model_directory(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(VidstyleInputError, match="model_index.json"):
         load_pipeline(DreamStylePipeline, model=tmp_path / "empty")
+
+
+def test_runs_with_the_released_checkpoints_unipc_flow_scheduler():
+    from diffusers import UniPCMultistepScheduler
+
+    components = build_tiny_components("i2v")
+    components["scheduler"] = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True,
+                                                      flow_shift=3.0)
+    pipe = DreamStylePipeline(**components)
+    pipe.set_progress_bar_config(disable=True)
+    sigmas = []
+    original = pipe._sigma
+    pipe._sigma = lambda step, t: sigmas.append(original(step, t)) or sigmas[-1]
+    out = run(pipe, style_images=[STYLE_A])
+    assert out.shape == (1, 9, 48, 64, 3) and np.isfinite(out).all()
+    assert sigmas[0] == pytest.approx(1.0, abs=1e-4) and all(a > b for a, b in zip(sigmas, sigmas[1:], strict=False))

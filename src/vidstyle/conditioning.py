@@ -35,6 +35,11 @@ class DreamStyleCondition:
     first_frame: torch.Tensor | None = None
     style: torch.Tensor | None = None
 
+    def to(self, device: torch.device) -> DreamStyleCondition:
+        """The same condition with every latent on ``device``."""
+        move = lambda x: None if x is None else x.to(device)  # noqa: E731
+        return DreamStyleCondition(move(self.video), move(self.first_frame), move(self.style))
+
     @property
     def num_first(self) -> int:
         return 0 if self.first_frame is None else self.first_frame.shape[2]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 from rich.console import Console
 
@@ -50,7 +49,3 @@ def run_demo(output_dir: Path, steps: int = 4, quiet: bool = False) -> list[Path
         print(f"{path.stem}: {path}")
     return written
 
-
-def frame_strip(paths: list[Path]) -> np.ndarray:
-    """First frames of several videos side by side, uint8 ``[H, sum W, 3]`` (for a quick look)."""
-    return np.concatenate([read_video(p).frames[0] for p in paths], axis=1)

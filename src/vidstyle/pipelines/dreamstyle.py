@@ -198,9 +198,7 @@ class DreamStylePipeline(WanImageToVideoPipeline):
         image_embeds = image_embeds.to(dtype)
 
         pixels = self.video_to_pixels(video, height, width)
-        condition = self.build_condition(pixels, style_images, first_frame)
-        condition = DreamStyleCondition(**{k: None if v is None else v.to(device)
-                                           for k, v in vars(condition).items()})
+        condition = self.build_condition(pixels, style_images, first_frame).to(device)
         channels = condition.condition_channels()
         frame_types = condition.frame_types
         target_shape = condition.video.shape
@@ -220,8 +218,7 @@ class DreamStylePipeline(WanImageToVideoPipeline):
         with self.progress_bar(total=len(timesteps)) as progress_bar:
             for i, t in enumerate(timesteps):
                 self._current_timestep = t
-                sigma = (t / self.scheduler.config.num_train_timesteps).item() if condition_noise is None \
-                    else condition_noise
+                sigma = self._sigma(i, t) if condition_noise is None else condition_noise
                 model_input = condition.model_input(latents, sigma, cond_noise, channels).to(dtype)
                 timestep = t.expand(latents.shape[0])
                 noise_pred = self._predict(model_input, timestep, prompt_embeds, image_embeds, attention_kwargs)
@@ -245,6 +242,14 @@ class DreamStylePipeline(WanImageToVideoPipeline):
             frames = self.video_processor.postprocess_video(self.decode_latents(latents), output_type=output_type)
         self.maybe_free_model_hooks()
         return WanPipelineOutput(frames=frames) if return_dict else (frames,)
+
+    def _sigma(self, step: int, t: torch.Tensor) -> float:
+        """Noise level of step ``step``: the scheduler's sigma (FlowMatchEuler, UniPC with flow sigmas),
+        else ``t / num_train_timesteps``."""
+        sigmas = getattr(self.scheduler, "sigmas", None)
+        if sigmas is not None and len(sigmas) > step:
+            return float(sigmas[step])
+        return float(t) / self.scheduler.config.num_train_timesteps
 
     def _predict(self, model_input: torch.Tensor, timestep: torch.Tensor, text: torch.Tensor,
                  image: torch.Tensor, attention_kwargs: dict[str, Any]) -> torch.Tensor:
