@@ -9,7 +9,7 @@ import torch
 from diffusers import WanTransformer3DModel
 
 from vidstyle.adapters import TokenLoRAAdapter, TokenLoRAConfig, TokenLoRALinear, token_runs
-from vidstyle.adapters.token_types import TokenRouter
+from vidstyle.adapters.call_context import CallContext
 from vidstyle.backbones import PRESETS, build_tiny_components
 from vidstyle.errors import VidstyleInputError
 
@@ -43,9 +43,9 @@ def test_token_runs_merge_frames():
 
 def test_layer_routes_each_token_type_to_its_up_matrix():
     base = torch.nn.Linear(6, 5)
-    router = TokenRouter(runs=token_runs(["video", "style"], 3), num_tokens=6)
+    context = CallContext(runs=token_runs(["video", "style"], 3), num_tokens=6)
     scales = {"video": 1.0, "style": 0.5}
-    layer = TokenLoRALinear(base, rank=2, token_types=("video", "style"), scales=scales, router=router)
+    layer = TokenLoRALinear(base, rank=2, token_types=("video", "style"), scales=scales, context=context)
     with torch.no_grad():
         layer.lora_up["video"].normal_()
         layer.lora_up["style"].normal_()

@@ -7,24 +7,20 @@ On disk an adapter is a directory holding ``token_lora.safetensors`` (keys
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from torch import nn
 
+from vidstyle.adapters.call_context import TOKEN_TYPES, call_context, remove_call_context
+from vidstyle.adapters.serialization import load_strict, read_part, save_part
 from vidstyle.adapters.token_lora import TokenLoRALinear
-from vidstyle.adapters.token_types import TOKEN_TYPES, remove_router, router_for
 from vidstyle.errors import VidstyleInputError
 
 FORMAT = "vidstyle.token_lora"
-WEIGHTS_NAME = "token_lora.safetensors"
-CONFIG_NAME = "token_lora.json"
+NAME = "token_lora"
 DEFAULT_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "ffn.net.0.proj", "ffn.net.2")
 
 
@@ -56,7 +52,7 @@ class TokenLoRAAdapter:
         self.config = config or TokenLoRAConfig()
         self.transformer = transformer
         self.scales = dict(self.config.scales)
-        router = router_for(transformer)
+        context = call_context(transformer)
         self.layers: dict[str, TokenLoRALinear] = {}
         for index, block in enumerate(transformer.blocks):
             for target in self.config.targets:
@@ -67,7 +63,7 @@ class TokenLoRAAdapter:
                     raise ValueError(f"blocks.{index}.{target} is {type(base).__name__}, not nn.Linear")
                 if getattr(block.attn1, "fused_projections", False):
                     raise ValueError("unfuse the transformer's QKV projections before attaching a token LoRA")
-                layer = TokenLoRALinear(base, self.config.rank, self.config.token_types, self.scales, router)
+                layer = TokenLoRALinear(base, self.config.rank, self.config.token_types, self.scales, context)
                 _replace(parent, child, layer)
                 self.layers[f"blocks.{index}.{target}"] = layer
         object.__setattr__(transformer, "_vidstyle_token_lora", self)
@@ -88,21 +84,11 @@ class TokenLoRAAdapter:
                 state[f"{name}.lora_up.{kind}"] = up.detach()
         return state
 
-    @torch.no_grad()
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Strict: every key present, none extra, shapes equal."""
-        expected = self.state_dict()
-        missing, extra = expected.keys() - state.keys(), state.keys() - expected.keys()
-        if missing or extra:
-            raise ValueError(f"keys do not match (missing {len(missing)}, unexpected {len(extra)}, "
-                             f"e.g. {sorted(missing or extra)[0]})")
-        for key, target in expected.items():
-            if state[key].shape != target.shape:
-                raise ValueError(f"{key} has shape {tuple(state[key].shape)}, expected {tuple(target.shape)}")
         merged = self.merged_type
         self.unmerge()
-        for key, target in expected.items():
-            target.copy_(state[key].to(target.dtype))
+        load_strict(self.state_dict(), state)
         if merged:
             self.merge(merged)
 
@@ -138,19 +124,13 @@ class TokenLoRAAdapter:
             parent_name, _, child = name.rpartition(".")
             _replace(self.transformer.get_submodule(parent_name), child, layer.base)
         self.layers = {}
-        remove_router(self.transformer)
+        remove_call_context(self.transformer)
         object.__setattr__(self.transformer, "_vidstyle_token_lora", None)
 
     # ---- files ------------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``token_lora.safetensors`` and ``token_lora.json`` into ``directory`` atomically."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        config = {"format": FORMAT, "version": 1, **asdict(self.config), "scales": self.scales}
-        tensors = {k: v.contiguous().cpu() for k, v in self.state_dict().items()}
-        _atomic(directory / WEIGHTS_NAME, lambda p: save_file(tensors, p, metadata={"format": FORMAT}))
-        _atomic(directory / CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(config, indent=2)))
-        return directory
+        return save_part(directory, NAME, FORMAT, self.state_dict(), {**asdict(self.config), "scales": self.scales})
 
     @classmethod
     def load(cls, transformer: nn.Module, path: str | os.PathLike) -> TokenLoRAAdapter:
@@ -167,27 +147,11 @@ class TokenLoRAAdapter:
 
 def read_adapter_files(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], TokenLoRAConfig]:
     """Read and validate an adapter's files; any problem is a one-line :class:`VidstyleInputError`."""
-    path = Path(path)
-    directory = path if path.is_dir() else path.parent
-    weights_path = path if path.is_file() else directory / WEIGHTS_NAME
-    config_path = directory / CONFIG_NAME
-    if not path.exists():
-        raise VidstyleInputError(f"adapter not found: {path}")
-    if not weights_path.is_file() or not config_path.is_file():
-        raise VidstyleInputError(f"{path} is not a valid adapter: expected {WEIGHTS_NAME} and {CONFIG_NAME}")
+    weights, raw = read_part(path, NAME, FORMAT)
     try:
-        raw = json.loads(config_path.read_text())
-        if raw.pop("format", None) != FORMAT:
-            raise ValueError(f"format is not {FORMAT}")
-        raw.pop("version", None)
-        config = TokenLoRAConfig(**raw)
-    except (ValueError, TypeError, UnicodeDecodeError) as err:
-        raise VidstyleInputError(f"{config_path} is not a valid adapter config: {err}") from None
-    try:
-        weights = load_file(weights_path)
-    except (SafetensorError, OSError, ValueError) as err:
-        raise VidstyleInputError(f"{weights_path} is not a valid safetensors file: {err}") from None
-    return weights, config
+        return weights, TokenLoRAConfig(**raw)
+    except (ValueError, TypeError) as err:
+        raise VidstyleInputError(f"{path} is not a valid adapter config: {err}") from None
 
 
 def _replace(parent: nn.Module, child: str, module: nn.Module) -> None:
@@ -195,14 +159,3 @@ def _replace(parent: nn.Module, child: str, module: nn.Module) -> None:
         parent[int(child)] = module
     else:
         setattr(parent, child, module)
-
-
-def _atomic(target: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -16,23 +16,23 @@ import math
 import torch
 from torch import nn
 
-from vidstyle.adapters.token_types import TOKEN_TYPES, TokenRouter
+from vidstyle.adapters.call_context import TOKEN_TYPES, CallContext
 
 
 class TokenLoRALinear(nn.Module):
     """An ``nn.Linear`` plus a token-type-routed low-rank update.
 
-    Input ``[B, N, in]``, output ``[B, N, out]``; the router tells which token ranges have which type.
+    Input ``[B, N, in]``, output ``[B, N, out]``; the context tells which token ranges have which type.
     ``scales`` is shared by every layer of one adapter (a dict owned by the adapter).
     """
 
     def __init__(self, base: nn.Linear, rank: int, token_types: tuple[str, ...], scales: dict[str, float],
-                 router: TokenRouter) -> None:
+                 context: CallContext) -> None:
         super().__init__()
         self.base = base
         self.rank = rank
         self.scales = scales
-        self.router = router
+        self.context = context
         weight = base.weight
         self.lora_down = nn.Parameter(torch.empty(rank, base.in_features, device=weight.device, dtype=weight.dtype))
         self.lora_up = nn.ParameterDict({
@@ -73,7 +73,7 @@ class TokenLoRALinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base(x)
-        runs = self.router.runs_for(x.shape[1]) if self.router.num_tokens else [("video", 0, x.shape[1])]
+        runs = self.context.runs_for(x.shape[1]) if self.context.num_tokens else [("video", 0, x.shape[1])]
         merged = self.merged_type
         if merged is None:
             down = x @ self.lora_down.t()

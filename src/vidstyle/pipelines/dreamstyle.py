@@ -16,8 +16,8 @@ from diffusers import WanImageToVideoPipeline
 from diffusers.pipelines.wan.pipeline_output import WanPipelineOutput
 from diffusers.utils.torch_utils import get_module_execution_device, randn_tensor
 
+from vidstyle.adapters.call_context import FRAME_TYPES_KEY
 from vidstyle.adapters.token_adapter import TokenLoRAAdapter, TokenLoRAConfig
-from vidstyle.adapters.token_types import FRAME_TYPES_KEY
 from vidstyle.conditioning import DreamStyleCondition
 from vidstyle.video_io import fit_image
 

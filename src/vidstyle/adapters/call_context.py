@@ -1,10 +1,13 @@
-"""Token types of a DiT sequence, and how they reach the adapters on each transformer call.
+"""Per-call state for adapters: the call's ``attention_kwargs`` and the token types of its sequence.
+
+diffusers passes ``attention_kwargs`` to a transformer's ``forward`` but not to Wan's attention
+processors. One forward pre-hook per transformer reads it there and publishes it in a
+:class:`CallContext` that every adapter of that transformer holds: token types for the token LoRA
+(``frame_types``), style tokens for the style cross-attention, control latents for the ControlNet.
 
 Wan flattens latents frame-major (``F, H/2, W/2``), so a token type that belongs to whole latent
-frames is a contiguous range of the sequence. A call states the type of every latent frame in
-``attention_kwargs={"frame_types": [...]}``; diffusers passes ``attention_kwargs`` to the
-transformer's ``forward`` but not to Wan's attention processors, so a forward pre-hook on the
-transformer reads it there and publishes the token runs to every adapter layer.
+frames is a contiguous range of the sequence; a call states the type of every latent frame in
+``attention_kwargs={"frame_types": [...]}`` (all ``video`` when absent).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from torch import nn
 
 TOKEN_TYPES: tuple[str, ...] = ("video", "style", "first_frame")
 FRAME_TYPES_KEY = "frame_types"
-_ROUTER_ATTR = "_vidstyle_token_router"
+_CONTEXT_ATTR = "_vidstyle_call_context"
 
 
 def token_runs(frame_types: Sequence[str], tokens_per_frame: int) -> list[tuple[str, int, int]]:
@@ -33,14 +36,17 @@ def token_runs(frame_types: Sequence[str], tokens_per_frame: int) -> list[tuple[
 
 
 @dataclass
-class TokenRouter:
-    """Per-transformer shared state: the token runs of the call in progress.
+class CallContext:
+    """Per-transformer shared state of the call in progress.
 
-    ``runs`` is a list of ``(type, start, stop)`` covering ``[0, num_tokens)``.
+    ``kwargs`` is the call's ``attention_kwargs`` (empty dict when none); ``runs`` is a list of
+    ``(type, start, stop)`` covering ``[0, num_tokens)``; ``grid`` is the post-patch ``(F, H, W)``.
     """
 
     runs: list[tuple[str, int, int]] = field(default_factory=list)
     num_tokens: int = 0
+    kwargs: dict = field(default_factory=dict)
+    grid: tuple[int, int, int] = (0, 0, 0)
     _handle: torch.utils.hooks.RemovableHandle | None = None
 
     def runs_for(self, num_tokens: int) -> list[tuple[str, int, int]]:
@@ -53,36 +59,38 @@ class TokenRouter:
         return self.runs
 
 
-def router_for(transformer: nn.Module) -> TokenRouter:
-    """The transformer's router, installing the forward pre-hook on first use."""
-    router = getattr(transformer, _ROUTER_ATTR, None)
-    if router is None:
-        router = TokenRouter()
+def call_context(transformer: nn.Module) -> CallContext:
+    """The transformer's context, installing the forward pre-hook on first use."""
+    context = getattr(transformer, _CONTEXT_ATTR, None)
+    if context is None:
+        context = CallContext()
         patch = tuple(transformer.config.patch_size)
-        router._handle = transformer.register_forward_pre_hook(_make_hook(router, patch), with_kwargs=True)
-        object.__setattr__(transformer, _ROUTER_ATTR, router)
-    return router
+        context._handle = transformer.register_forward_pre_hook(_make_hook(context, patch), with_kwargs=True)
+        object.__setattr__(transformer, _CONTEXT_ATTR, context)
+    return context
 
 
-def remove_router(transformer: nn.Module) -> None:
-    router = getattr(transformer, _ROUTER_ATTR, None)
-    if router is not None and router._handle is not None:
-        router._handle.remove()
-        object.__delattr__(transformer, _ROUTER_ATTR)
+def remove_call_context(transformer: nn.Module) -> None:
+    context = getattr(transformer, _CONTEXT_ATTR, None)
+    if context is not None and context._handle is not None:
+        context._handle.remove()
+        object.__delattr__(transformer, _CONTEXT_ATTR)
 
 
-def _make_hook(router: TokenRouter, patch: tuple[int, int, int]):
+def _make_hook(context: CallContext, patch: tuple[int, int, int]):
     def hook(module: nn.Module, args: tuple, kwargs: dict) -> None:
         hidden = kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
         _, _, frames, height, width = hidden.shape
         frames, per_frame = frames // patch[0], (height // patch[1]) * (width // patch[2])
-        frame_types = (kwargs.get("attention_kwargs") or {}).get(FRAME_TYPES_KEY) or ["video"] * frames
+        context.kwargs = kwargs.get("attention_kwargs") or {}
+        context.grid = (frames, height // patch[1], width // patch[2])
+        frame_types = context.kwargs.get(FRAME_TYPES_KEY) or ["video"] * frames
         if len(frame_types) != frames:
             raise ValueError(f"{FRAME_TYPES_KEY} names {len(frame_types)} frames, the input has {frames}")
         unknown = set(frame_types) - set(TOKEN_TYPES)
         if unknown:
             raise ValueError(f"unknown token types {sorted(unknown)}; known: {TOKEN_TYPES}")
-        router.runs = token_runs(frame_types, per_frame)
-        router.num_tokens = frames * per_frame
+        context.runs = token_runs(frame_types, per_frame)
+        context.num_tokens = frames * per_frame
 
     return hook
