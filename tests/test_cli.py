@@ -81,8 +81,14 @@ def test_long_video_without_audio_in_segments(media, tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_same_video(media, tmp_path, monkeypatch):
+    import vidstyle.cli.stylize as stylize_module
     import vidstyle.pipelines.long_video as long_video
 
+    encoded = {}  # the frames handed to the encoder, per output (the encoder itself is FFmpeg's)
+    real_write = stylize_module.write_video
+    monkeypatch.setattr(stylize_module, "write_video",
+                        lambda frames, path, *a, **k: (encoded.__setitem__(Path(path).name, frames.copy()),
+                                                       real_write(frames, path, *a, **k)))
     args = [*FAST, "--prompt", "ink", "--segment-frames", "9", "--overlap", "2", "--height", "32", "--width", "48"]
     assert cli("stylize", media["long"], "-o", tmp_path / "full.mp4", *args) == 0
 
@@ -103,7 +109,9 @@ def test_interrupted_run_resumes_to_the_same_video(media, tmp_path, monkeypatch)
     calls.clear()
     assert cli("stylize", media["long"], "-o", out, *args, "--resume") == 0
     assert len(calls) == 1  # two segments came from the work directory
-    np.testing.assert_array_equal(read_video(out).frames, read_video(tmp_path / "full.mp4").frames)
+    np.testing.assert_array_equal(encoded["resumed.mp4"], encoded["full.mp4"])
+    assert_same_format(out, media["long"])
+    assert not work.exists()
 
 
 def test_adapter_option_loads_a_saved_adapter(media, tmp_path):

@@ -132,9 +132,9 @@ def read_video(path: str | Path, size: tuple[int, int] | None = None) -> Video:
             source_size = None
             for frame in container.decode(stream):
                 source_size = source_size or (frame.height, frame.width)
-                if size is not None:
-                    frame = frame.reformat(width=size[1], height=size[0], format="rgb24", interpolation="BICUBIC")
-                frames.append(frame.to_ndarray(format="rgb24"))
+                array = frame.to_ndarray(format="rgb24")
+                # PIL, not swscale: swscale's resize was seen to vary from run to run here
+                frames.append(resize_frames(array[None], *size)[0] if size is not None else array)
                 if frame.pts is not None:
                     pts.append(frame.pts)
             fps = _stream_fps(stream, pts)
@@ -249,9 +249,9 @@ def write_video(
                 in_audio = stack.enter_context(av.open(str(audio_path))).streams.audio[0]
                 audio = (in_audio, *_add_audio_stream(output, in_audio))
             for i, array in enumerate(frames):
+                if array.shape[:2] != (height, width):
+                    array = resize_frames(array[None], height, width)[0]
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
-                if (frame.height, frame.width) != (height, width):
-                    frame = frame.reformat(width=width, height=height, interpolation="BICUBIC")
                 frame.pts, frame.time_base = i, 1 / rate
                 output.mux(stream.encode(frame))
             output.mux(stream.encode(None))

@@ -47,6 +47,7 @@ class CallContext:
     num_tokens: int = 0
     kwargs: dict = field(default_factory=dict)
     grid: tuple[int, int, int] = (0, 0, 0)
+    users: int = 0
     _handle: torch.utils.hooks.RemovableHandle | None = None
 
     def runs_for(self, num_tokens: int) -> list[tuple[str, int, int]]:
@@ -59,22 +60,32 @@ class CallContext:
         return self.runs
 
 
-def call_context(transformer: nn.Module) -> CallContext:
-    """The transformer's context, installing the forward pre-hook on first use."""
-    context = getattr(transformer, _CONTEXT_ATTR, None)
+def acquire_call_context(transformer: nn.Module) -> CallContext:
+    """The transformer's context for one more adapter, installing the forward pre-hook on first use."""
+    context = current_call_context(transformer)
     if context is None:
         context = CallContext()
         patch = tuple(transformer.config.patch_size)
         context._handle = transformer.register_forward_pre_hook(_make_hook(context, patch), with_kwargs=True)
         object.__setattr__(transformer, _CONTEXT_ATTR, context)
+    context.users += 1
     return context
 
 
-def remove_call_context(transformer: nn.Module) -> None:
-    context = getattr(transformer, _CONTEXT_ATTR, None)
-    if context is not None and context._handle is not None:
+def release_call_context(transformer: nn.Module) -> None:
+    """One adapter less; the hook goes when the last adapter using it is detached."""
+    context = current_call_context(transformer)
+    if context is None:
+        return
+    context.users -= 1
+    if context.users <= 0 and context._handle is not None:
         context._handle.remove()
         object.__delattr__(transformer, _CONTEXT_ATTR)
+
+
+def current_call_context(transformer: nn.Module) -> CallContext | None:
+    """The installed context, or None."""
+    return getattr(transformer, _CONTEXT_ATTR, None)
 
 
 def _make_hook(context: CallContext, patch: tuple[int, int, int]):

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidstyle.adapters.call_context import call_context
+from vidstyle.adapters.call_context import acquire_call_context, release_call_context
 from vidstyle.adapters.serialization import load_strict, read_part, save_part
 from vidstyle.errors import VidstyleInputError
 
@@ -97,7 +97,7 @@ class StyleAttentionAdapter:
 
     def __init__(self, transformer: nn.Module, config: StyleAttentionConfig) -> None:
         self.config, self.transformer = config, transformer
-        context = call_context(transformer)
+        context = acquire_call_context(transformer)
         self.processors: list[StyleCrossAttnProcessor] = []
         for block in transformer.blocks:
             processor = StyleCrossAttnProcessor(block.attn2, block.attn2.processor, context, config.style_dim)
@@ -130,6 +130,8 @@ class StyleAttentionAdapter:
         for block, processor in zip(self.transformer.blocks, self.processors, strict=True):
             processor.remove()
             block.attn2.set_processor(processor.base_processor)
+        if self.processors:
+            release_call_context(self.transformer)
         self.processors = []
 
     def save(self, directory: str | os.PathLike) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vidstyle.adapters.call_context import TOKEN_TYPES, call_context, remove_call_context
+from vidstyle.adapters.call_context import TOKEN_TYPES, acquire_call_context, release_call_context
 from vidstyle.adapters.serialization import load_strict, read_part, save_part
 from vidstyle.adapters.token_lora import TokenLoRALinear
 from vidstyle.errors import VidstyleInputError
@@ -52,7 +52,7 @@ class TokenLoRAAdapter:
         self.config = config or TokenLoRAConfig()
         self.transformer = transformer
         self.scales = dict(self.config.scales)
-        context = call_context(transformer)
+        context = acquire_call_context(transformer)
         self.layers: dict[str, TokenLoRALinear] = {}
         for index, block in enumerate(transformer.blocks):
             for target in self.config.targets:
@@ -124,7 +124,7 @@ class TokenLoRAAdapter:
             parent_name, _, child = name.rpartition(".")
             _replace(self.transformer.get_submodule(parent_name), child, layer.base)
         self.layers = {}
-        remove_call_context(self.transformer)
+        release_call_context(self.transformer)
         object.__setattr__(self.transformer, "_vidstyle_token_lora", None)
 
     # ---- files ------------------------------------------------------------------------------
