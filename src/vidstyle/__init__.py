@@ -11,6 +11,7 @@ from typing import Any
 __version__ = "0.1.0"
 _LAZY = {
     "DreamStylePipeline": "vidstyle.pipelines.dreamstyle",
+    "StyleMasterPipeline": "vidstyle.pipelines.stylemaster",
     "TokenLoRAAdapter": "vidstyle.adapters.token_adapter",
     "TokenLoRAConfig": "vidstyle.adapters.token_adapter",
     "VidstyleInputError": "vidstyle.errors",

@@ -1,5 +1,6 @@
 """Diffusers pipelines of vidstyle."""
 
 from vidstyle.pipelines.dreamstyle import MODES, DreamStylePipeline, dreamstyle_mode
+from vidstyle.pipelines.stylemaster import StyleMasterPipeline
 
-__all__ = ["MODES", "DreamStylePipeline", "dreamstyle_mode"]
+__all__ = ["MODES", "DreamStylePipeline", "StyleMasterPipeline", "dreamstyle_mode"]
