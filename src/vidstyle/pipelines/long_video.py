@@ -33,6 +33,7 @@ from vidstyle.pipelines.segments import (
     padded_length,
     plan_segments,
 )
+from vidstyle.pipelines.stylemaster import StyleMasterPipeline
 
 MANIFEST = "manifest.json"
 
@@ -55,6 +56,9 @@ class StyleJob:
     overlap: int = 4
     color_anchor: float = 1.0
     model_id: str = ""
+    method: str = "dreamstyle"
+    style_guidance: float = 4.0
+    motion_scale: float | None = None
 
     def fingerprint(self, frames: np.ndarray) -> str:
         """SHA-256 of the input frames, every image's pixels and every other setting."""
@@ -105,7 +109,7 @@ class SegmentStore:
 
 
 def stylize_frames(
-    pipe: DreamStylePipeline,
+    pipe: DreamStylePipeline | StyleMasterPipeline,
     frames: np.ndarray,
     job: StyleJob,
     work_dir: str | os.PathLike | None = None,
@@ -130,7 +134,8 @@ def stylize_frames(
     for index, (start, stop) in enumerate(segments):
         raw = store.load(index) if store else None
         if raw is None:
-            guide = None if index == 0 else PIL.Image.fromarray(outputs[-1][start - segments[index - 1][0]])
+            guide = None if index == 0 or job.method != "dreamstyle" else PIL.Image.fromarray(
+                outputs[-1][start - segments[index - 1][0]])
             raw = _run_segment(pipe, frames[start:stop], job, index, guide, on_step)
             if store:
                 store.save(index, raw)
@@ -147,9 +152,13 @@ def stylize_frames(
     return result
 
 
-def _run_segment(pipe: DreamStylePipeline, frames: np.ndarray, job: StyleJob, index: int,
-                 guide: PIL.Image.Image | None, on_step: Callable[[int, int, int], None] | None) -> np.ndarray:
-    """One pipeline call on ``[n, H, W, 3]`` frames (padded to 4k+1, cropped back); uint8 output."""
+def _run_segment(pipe, frames: np.ndarray, job: StyleJob, index: int, guide: PIL.Image.Image | None,
+                 on_step: Callable[[int, int, int], None] | None) -> np.ndarray:
+    """One pipeline call on ``[n, H, W, 3]`` frames (padded to 4k+1, cropped back); uint8 output.
+
+    DreamStyle segments after the first are first-frame-guided by ``guide``; StyleMaster segments keep
+    the source's structure through the ControlNet and take no guide.
+    """
     padded = pad_frames(frames, padded_length(len(frames)))
     generator = torch.Generator(device="cpu").manual_seed(job.seed + index)
     callback = None
@@ -157,13 +166,16 @@ def _run_segment(pipe: DreamStylePipeline, frames: np.ndarray, job: StyleJob, in
         def callback(p, step, t, kwargs):
             on_step(index, step, job.steps)
             return {}
-    result = pipe(
-        padded, prompt=job.prompt, style_images=job.style_images or None,
-        first_frame=guide if guide is not None else job.first_frame, style_prompt=job.style_prompt,
-        negative_prompt=job.negative_prompt, height=job.height, width=job.width,
-        num_inference_steps=job.steps, guidance_scale=job.guidance, generator=generator,
-        output_type="np", callback_on_step_end=callback,
-    ).frames[0]
+    common = dict(negative_prompt=job.negative_prompt, height=job.height, width=job.width,
+                  num_inference_steps=job.steps, guidance_scale=job.guidance, generator=generator,
+                  output_type="np", callback_on_step_end=callback)
+    if job.method == "stylemaster":
+        result = pipe(job.prompt or "", style_image=job.style_images[0], video=padded,
+                      style_guidance_scale=job.style_guidance, motion_scale=job.motion_scale, **common).frames[0]
+    else:
+        result = pipe(padded, prompt=job.prompt, style_images=job.style_images or None,
+                      first_frame=guide if guide is not None else job.first_frame, style_prompt=job.style_prompt,
+                      **common).frames[0]
     return np.clip(np.rint(result[: len(frames)] * 255), 0, 255).astype(np.uint8)
 
 

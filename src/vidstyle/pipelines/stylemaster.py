@@ -26,6 +26,7 @@ from vidstyle.adapters.tile_controlnet import CONTROL_LATENTS_KEY, CONTROL_SCALE
 from vidstyle.guidance import three_pass_guidance
 from vidstyle.pipelines.latents import VideoInput, WanLatentsMixin
 from vidstyle.style import StyleExtractor
+from vidstyle.style.clip import load_clip_preprocessors
 
 PARTS = {"extractor": "style_extractor", "attention": "style_attention", "motion": "motion_lora",
          "controlnet": "tile_controlnet"}
@@ -67,10 +68,8 @@ class StyleMasterPipeline(WanLatentsMixin, WanPipeline):
         directory = Path(directory)
         extractor = StyleExtractor.from_pretrained(directory / PARTS["extractor"], clip_model=clip_model)
         if clip_processor is None or clip_tokenizer is None:
-            from transformers import CLIPImageProcessorPil, CLIPTokenizer
-
-            clip_processor = clip_processor or CLIPImageProcessorPil.from_pretrained(extractor.config.clip_model)
-            clip_tokenizer = clip_tokenizer or CLIPTokenizer.from_pretrained(extractor.config.clip_model)
+            tokenizer, processor = load_clip_preprocessors(extractor.config.clip_model)
+            clip_processor, clip_tokenizer = clip_processor or processor, clip_tokenizer or tokenizer
         extractor.to(self._execution_device)
         # the ControlNet copies base blocks, so it is built before other adapters wrap their layers
         controlnet = (WanTileControlNet.from_pretrained(directory / PARTS["controlnet"], self.transformer)

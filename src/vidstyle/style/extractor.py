@@ -21,6 +21,7 @@ from transformers import CLIPModel
 
 from vidstyle.adapters.serialization import load_strict, read_part, save_part
 from vidstyle.errors import VidstyleInputError
+from vidstyle.style.clip import load_clip_model
 from vidstyle.style.qformer import QFormer
 
 FORMAT = "vidstyle.style_extractor"
@@ -255,11 +256,7 @@ class StyleExtractor(nn.Module):
         weights, raw = read_part(directory, NAME, FORMAT)
         config = StyleExtractorConfig.from_dict(raw)
         if clip_model is None:
-            try:
-                clip_model = CLIPModel.from_pretrained(config.clip_model)
-            except (OSError, ValueError) as err:
-                raise VidstyleInputError(f"cannot load CLIP model {config.clip_model!r}: "
-                                         f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from err
+            clip_model = load_clip_model(config.clip_model)
         extractor = cls(config, clip_model)
         try:
             load_strict(extractor.trainable_state_dict(), weights)
