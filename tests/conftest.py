@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from media import make_media, smooth_frames
+from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
@@ -22,3 +23,21 @@ def tiny_pipe():
     pipe = DreamStylePipeline(**build_tiny_components("i2v", seed=0))
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("media")
+    odd = root / "odd.mp4"  # 11 frames, 37x29, NTSC rate, with audio
+    from vidstyle.video_io import read_video, write_video
+
+    write_video(smooth_frames(11, 29, 37), odd, Fraction(24000, 1001))
+    make_media(root / "audio.m4a", None, audio="aac", audio_seconds=0.5)
+    with_audio = root / "odd_audio.mp4"
+    write_video(read_video(odd).frames, with_audio, Fraction(24000, 1001), audio_source=root / "audio.m4a")
+    long = make_media(root / "long.mkv", smooth_frames(22, 34, 50), fps=Fraction(30))
+    style = root / "style.png"
+    Image.fromarray(smooth_frames(1, 40, 40)[0][:, ::-1].copy()).save(style)
+    first = root / "first.jpg"
+    Image.fromarray(smooth_frames(1, 29, 37)[0] // 2).save(first)
+    return {"odd": with_audio, "long": long, "style": style, "first": first, "audio_only": root / "audio.m4a"}

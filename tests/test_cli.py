@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 import typer
-from media import audio_info, make_media, smooth_frames
-from PIL import Image
+from media import audio_info
 
 from vidstyle.cli.errors import run_cli
 from vidstyle.cli.main import app
-from vidstyle.video_io import has_audio, read_video, write_video
+from vidstyle.video_io import has_audio, read_video
 
 COMMAND = typer.main.get_command(app)
 FAST = ["--preset", "tiny", "--steps", "1", "-q"]
@@ -24,22 +22,6 @@ FAST = ["--preset", "tiny", "--steps", "1", "-q"]
 
 def cli(*args: str) -> int:
     return run_cli(COMMAND, [str(a) for a in args])
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("media")
-    odd = root / "odd.mp4"  # 11 frames, 37x29, NTSC rate, with audio
-    write_video(smooth_frames(11, 29, 37), odd, Fraction(24000, 1001))
-    make_media(root / "audio.m4a", None, audio="aac", audio_seconds=0.5)
-    with_audio = root / "odd_audio.mp4"
-    write_video(read_video(odd).frames, with_audio, Fraction(24000, 1001), audio_source=root / "audio.m4a")
-    long = make_media(root / "long.mkv", smooth_frames(22, 34, 50), fps=Fraction(30))
-    style = root / "style.png"
-    Image.fromarray(smooth_frames(1, 40, 40)[0][:, ::-1].copy()).save(style)
-    first = root / "first.jpg"
-    Image.fromarray(smooth_frames(1, 29, 37)[0] // 2).save(first)
-    return {"odd": with_audio, "long": long, "style": style, "first": first, "audio_only": root / "audio.m4a"}
 
 
 def assert_same_format(output: Path, source: Path) -> None:

@@ -66,10 +66,10 @@ def get_preset(name: str) -> Preset:
         raise VidstyleInputError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
 
 
-def defaults_for(preset: str | None, model: str | None) -> Preset:
+def defaults_for(preset: str | None, model: str | None, default: str = DEFAULT_PRESET) -> Preset:
     """The preset whose defaults (resolution, segment length) apply: the named one, the one whose hub id
-    ``model`` is, else the default I2V preset (any other ``model`` is taken to be a Wan2.1 I2V)."""
+    ``model`` is, else ``default`` (any other ``model`` is taken to be of the default's kind)."""
     if model is None:
-        return get_preset(preset or DEFAULT_PRESET)
+        return get_preset(preset or default)
     matches = [p for p in PRESETS.values() if p.hub_id == str(model)]
-    return matches[0] if matches else PRESETS[DEFAULT_PRESET]
+    return matches[0] if matches else PRESETS[default]

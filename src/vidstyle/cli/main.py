@@ -11,7 +11,7 @@ import typer
 from vidstyle.cli.errors import run_cli
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Stylize videos with diffusion models (DreamStyle on Wan2.1 I2V).")
+                  help="Stylize videos with diffusion models (DreamStyle and StyleMaster on Wan2.1).")
 
 
 @app.command()
@@ -27,7 +27,8 @@ def stylize(
     model: str | None = typer.Option(None, help="Hub id or local diffusers directory of a Wan I2V model."),
     adapter: Path | None = typer.Option(None, help="DreamStyle token-LoRA adapter (directory or .safetensors)."),
     steps: int = typer.Option(50, min=1, max=1000, help="Denoising steps."),
-    guidance: float = typer.Option(5.0, min=0.0, max=50.0, help="Classifier-free guidance scale."),
+    guidance: float | None = typer.Option(None, min=0.0, max=50.0,
+                                          help="Classifier-free guidance (default 5 DreamStyle, 8 StyleMaster)."),
     seed: int = typer.Option(0, min=0, help="Random seed (segment k uses seed + k)."),
     height: int | None = typer.Option(None, min=16, max=4096, help="Working height (rounded to 16)."),
     width: int | None = typer.Option(None, min=16, max=4096, help="Working width (rounded to 16)."),
@@ -42,9 +43,16 @@ def stylize(
     cpu_offload: bool = typer.Option(False, "--cpu-offload", help="Model CPU offload (accelerators only)."),
     vae_tiling: bool = typer.Option(False, "--vae-tiling", help="Tiled VAE decoding to save memory."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    method: str = typer.Option("dreamstyle", help="dreamstyle (Wan I2V) or stylemaster (Wan T2V + ControlNet)."),
+    weights: Path | None = typer.Option(None, help="StyleMaster weights directory (save_stylemaster)."),
+    motion_scale: float | None = typer.Option(None, "--motion-scale", min=-5.0, max=5.0,
+                                              help="StyleMaster motion LoRA alpha (default: its saved -0.3)."),
+    style_guidance: float = typer.Option(4.0, "--style-guidance", min=0.0, max=50.0,
+                                         help="StyleMaster style guidance scale."),
 ) -> None:
-    """Stylize a video; the mode follows from the options: --prompt alone (text), --style-image
-    (style images; with --style-prompt: fused), --first-frame (propagate a stylized first frame)."""
+    """Stylize a video. DreamStyle: the mode follows from the options: --prompt alone (text), --style-image
+    (style images; with --style-prompt: fused), --first-frame (propagate a stylized first frame).
+    StyleMaster (--method stylemaster): one --style-image, structure kept by the gray-tile ControlNet."""
     from vidstyle.cli.stylize import StylizeOptions
     from vidstyle.cli.stylize import stylize as run_stylize
 
@@ -53,9 +61,47 @@ def stylize(
         style_prompt=style_prompt, negative_prompt=negative_prompt, preset=preset, model=model, adapter=adapter,
         steps=steps, guidance=guidance, seed=seed, height=height, width=width, segment_frames=segment_frames,
         overlap=overlap, color_anchor=color_anchor, resume=resume, work_dir=work_dir, device=device,
-        dtype=dtype, cpu_offload=cpu_offload, vae_tiling=vae_tiling, quiet=quiet,
+        dtype=dtype, cpu_offload=cpu_offload, vae_tiling=vae_tiling, quiet=quiet, method=method, weights=weights,
+        motion_scale=motion_scale, style_guidance=style_guidance,
     ))
     print(written)
+
+
+@app.command()
+def generate(
+    prompt: str = typer.Option(..., help="What to generate."),
+    style_image: Path = typer.Option(..., "--style-image", help="The style reference image."),
+    output: Path = typer.Option(..., "-o", "--output", help=".mp4, or an image file with --frames 1."),
+    frames: int | None = typer.Option(None, min=1, max=1001, help="Frames (4k+1; 1 = an image)."),
+    height: int | None = typer.Option(None, min=16, max=4096, help="Height (rounded to 16)."),
+    width: int | None = typer.Option(None, min=16, max=4096, help="Width (rounded to 16)."),
+    fps: float = typer.Option(16.0, min=1.0, max=240.0, help="Frame rate of the written video."),
+    preset: str | None = typer.Option(None, help="Backbone preset (default wan2.1-t2v-1.3b; 'tiny-t2v' offline)."),
+    model: str | None = typer.Option(None, help="Hub id or local diffusers directory of a Wan T2V model."),
+    weights: Path | None = typer.Option(None, help="StyleMaster weights directory (save_stylemaster)."),
+    negative_prompt: str | None = typer.Option(None, "--negative-prompt"),
+    steps: int = typer.Option(50, min=1, max=1000),
+    guidance: float = typer.Option(8.0, min=0.0, max=50.0, help="Text guidance."),
+    style_guidance: float = typer.Option(4.0, "--style-guidance", min=0.0, max=50.0, help="Style guidance."),
+    motion_scale: float | None = typer.Option(None, "--motion-scale", min=-5.0, max=5.0,
+                                              help="Motion LoRA alpha (default: its saved -0.3)."),
+    seed: int = typer.Option(0, min=0),
+    device: str = typer.Option("cpu"),
+    dtype: str = typer.Option("float32"),
+    cpu_offload: bool = typer.Option(False, "--cpu-offload"),
+    vae_tiling: bool = typer.Option(False, "--vae-tiling"),
+    quiet: bool = typer.Option(False, "-q", "--quiet"),
+) -> None:
+    """StyleMaster: generate a video (or an image) from a prompt in the style of an image."""
+    from vidstyle.cli.generate import GenerateOptions
+    from vidstyle.cli.generate import generate as run_generate
+
+    print(run_generate(GenerateOptions(
+        prompt=prompt, style_image=style_image, output=output, frames=frames, height=height, width=width, fps=fps,
+        preset=preset, model=model, weights=weights, negative_prompt=negative_prompt, steps=steps,
+        guidance=guidance, style_guidance=style_guidance, motion_scale=motion_scale, seed=seed, device=device,
+        dtype=dtype, cpu_offload=cpu_offload, vae_tiling=vae_tiling, quiet=quiet,
+    )))
 
 
 @app.command()

@@ -59,6 +59,23 @@ class StyleMasterPipeline(WanLatentsMixin, WanPipeline):
             controlnet.attach(self.transformer)
         self.controlnet = controlnet
 
+    def init_stylemaster(self, clip_id: str, controlnet: bool = True, motion_rank: int | None = None,
+                         **extractor_options: Any) -> None:
+        """Fresh, untrained parts (all no-ops until trained): the starting point of training, and the
+        ``tiny-t2v`` stand-in. ``extractor_options`` go to :class:`StyleExtractorConfig`."""
+        from vidstyle.adapters.motion_lora import MotionLoRAConfig
+        from vidstyle.adapters.tile_controlnet import TileControlNetConfig
+        from vidstyle.style import StyleExtractorConfig
+        from vidstyle.style.clip import load_clip_model
+
+        width = self.transformer.config.num_attention_heads * self.transformer.config.attention_head_dim
+        config = StyleExtractorConfig(**{"clip_model": clip_id, "out_dim": width, **extractor_options})
+        extractor = StyleExtractor(config, load_clip_model(clip_id)).to(self._execution_device)
+        tokenizer, processor = load_clip_preprocessors(clip_id)
+        net = WanTileControlNet(self.transformer, TileControlNetConfig()) if controlnet else None
+        motion = MotionLoRAAdapter(self.transformer, MotionLoRAConfig(rank=motion_rank)) if motion_rank else None
+        self.set_stylemaster(extractor, processor, tokenizer, motion_lora=motion, controlnet=net)
+
     def load_stylemaster(self, directory: str | os.PathLike, clip_model=None, clip_processor=None,
                          clip_tokenizer=None) -> None:
         """Load the parts saved by :meth:`save_stylemaster` (``motion_lora/``, ``tile_controlnet/`` optional).
