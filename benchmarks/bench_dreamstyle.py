@@ -1,7 +1,7 @@
 """DreamStyle inference cost against diffusers' WanImageToVideoPipeline on the same components.
 
-    python benchmarks/bench_dreamstyle.py                 # 81 frames at 256x256 (tiny width, 5,376 tokens)
-    python benchmarks/bench_dreamstyle.py --frames 41 --size 128 --steps 4
+    python -m benchmarks.bench_dreamstyle                 # 81 frames at 256x256 (tiny width, 5,376 tokens)
+    python -m benchmarks.bench_dreamstyle --frames 41 --size 128 --steps 4
 
 Per-step time is the median gap between consecutive step callbacks, over repeats of every variant
 interleaved in one process, the order rotating each repeat (so machine noise hits all alike).
@@ -15,16 +15,13 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
-import subprocess
-import sys
-import time
 
 import numpy as np
 import torch
 from diffusers import DiffusionPipeline, WanImageToVideoPipeline
 from PIL import Image
 
+from benchmarks.common import median_step_times, peak_rss_mb
 from vidstyle import DreamStylePipeline, TokenLoRAConfig
 from vidstyle.backbones import build_tiny_components
 
@@ -61,44 +58,30 @@ def make_pipes(variants: tuple[str, ...] = VARIANTS) -> dict[str, DiffusionPipel
     return pipes
 
 
-def run_variant(variant: str, pipes: dict[str, DiffusionPipeline], video, style, steps: int) -> list[float]:
-    """One generation; returns the per-step durations after the first step (seconds)."""
-    stamps: list[float] = []
-
-    def tick(pipe, i, t, kwargs):
-        stamps.append(time.perf_counter())
-        return {}
-
+def run_variant(variant: str, pipes: dict[str, DiffusionPipeline], video, style, steps: int, callback=None) -> None:
+    """One generation of ``variant`` (latents only), calling ``callback`` after every step."""
     common = dict(prompt="a scene", num_inference_steps=steps, guidance_scale=5.0, output_type="latent",
-                  generator=torch.Generator().manual_seed(0), callback_on_step_end=tick)
+                  generator=torch.Generator().manual_seed(0), callback_on_step_end=callback)
     if variant.startswith("wan_i2v"):
         height, width = video.shape[1:3]
         frames = len(video) + (4 if variant == "wan_i2v_same_tokens" else 0)
         pipes[variant](image=Image.fromarray(video[0]), num_frames=frames, height=height, width=width, **common)
     else:
         pipes[variant](video, style_images=[style], **common)
-    return list(np.diff(stamps))
 
 
 def per_step_times(frames: int, size: int, steps: int, repeats: int, variants=VARIANTS) -> dict[str, float]:
     """Median per-step time of each variant; the order rotates every repeat."""
     pipes = make_pipes(variants)
     video, style = inputs(frames, size)
-    samples: dict[str, list[float]] = {v: [] for v in variants}
-    for repeat in range(repeats):
-        shift = repeat % len(variants)
-        for variant in variants[shift:] + variants[:shift]:
-            samples[variant] += run_variant(variant, pipes, video, style, steps)
-    return {v: statistics.median(s) for v, s in samples.items()}
+    runners = {v: (lambda cb, v=v: run_variant(v, pipes, video, style, steps, cb)) for v in variants}
+    return median_step_times(runners, repeats)
 
 
-def peak_rss_mb(variant: str, frames: int, size: int, steps: int) -> float:
-    """Peak RSS of a fresh process running one generation of ``variant``."""
-    code = (f"import sys; sys.argv=['x']; import benchmarks.bench_dreamstyle as b; import resource; "
-            f"p=b.make_pipes(({variant!r},)); v,s=b.inputs({frames},{size}); b.run_variant({variant!r},p,v,s,{steps}); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+def variant_peak_rss(variant: str, frames: int, size: int, steps: int) -> float:
+    """Peak RSS of a fresh process that builds and runs ``variant`` only."""
+    return peak_rss_mb(f"import benchmarks.bench_dreamstyle as b; p=b.make_pipes(({variant!r},)); "
+                       f"v,s=b.inputs({frames},{size}); b.run_variant({variant!r},p,v,s,{steps})")
 
 
 def main() -> None:
@@ -117,7 +100,7 @@ def main() -> None:
           f"({tokens} video tokens; DreamStyle adds {(args.size // 16) ** 2} style tokens), "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
     times = per_step_times(args.frames, args.size, args.steps, args.repeats)
-    memory = {v: peak_rss_mb(v, args.frames, args.size, args.steps) for v in VARIANTS}
+    memory = {v: variant_peak_rss(v, args.frames, args.size, args.steps) for v in VARIANTS}
     print("| variant | s/step | vs Wan I2V | vs Wan I2V, same tokens | peak RSS MB | vs Wan I2V |")
     print("|---|---|---|---|---|---|")
     for v in VARIANTS:

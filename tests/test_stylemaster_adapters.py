@@ -193,3 +193,26 @@ def test_full_size_t2v_on_meta_with_style_attention_and_motion_lora(preset, laye
     assert style.num_parameters() == layers * (2 * (dim * dim + dim) + dim)
     assert motion.num_parameters() == layers * 3 * (32 * dim + dim * 32)
     assert all(p.device.type == "meta" for p in style.parameters() + motion.parameters())
+
+
+@pytest.mark.parametrize(("preset", "layers", "dim", "ffn"), [("wan2.1-t2v-1.3b", 30, 1536, 8960),
+                                                             ("wan2.1-t2v-14b", 40, 5120, 13824)])
+def test_full_size_t2v_on_meta_with_every_stylemaster_module(preset, layers, dim, ffn):
+    from vidstyle.adapters.tile_controlnet import WanTileControlNet
+
+    with torch.device("meta"):
+        transformer = WanTransformer3DModel(**PRESETS[preset].transformer_config)
+    base = sum(p.numel() for p in transformer.parameters())
+    controlnet = WanTileControlNet(transformer)  # copies clean base blocks, so it comes first
+    controlnet.attach(transformer)
+    style = StyleAttentionAdapter(transformer, StyleAttentionConfig(style_dim=dim))
+    motion = MotionLoRAAdapter(transformer, MotionLoRAConfig(rank=32))
+    # a Wan block: attn1 and attn2 (4 linears + q/k norms each), norm2, the FFN, the modulation table
+    block = 2 * (4 * dim * dim + 6 * dim) + 2 * dim + (2 * dim * ffn + ffn + dim) + 6 * dim
+    assert block == sum(p.numel() for p in transformer.blocks[0].parameters()) - style.num_parameters() // layers \
+        - motion.num_parameters() // layers
+    copied = (layers + 1) // 2
+    assert controlnet.num_parameters() == copied * (block + dim * dim + dim) + (16 * 4 * dim + dim)
+    assert style.num_parameters() == layers * (2 * (dim * dim + dim) + dim)
+    assert motion.num_parameters() == layers * 3 * 2 * 32 * dim
+    assert sum(p.numel() for p in transformer.parameters()) == base + style.num_parameters() + motion.num_parameters()
