@@ -75,12 +75,10 @@ class TokenLoRALinear(nn.Module):
         out = self.base(x)
         runs = self.context.runs_for(x.shape[1]) if self.context.num_tokens else [("video", 0, x.shape[1])]
         merged = self.merged_type
-        if merged is None:
+        if merged is None:  # training and unmerged inference: out of place, so autograd sees it all
             down = x @ self.lora_down.t()
-            for kind, start, stop in runs:
-                up = self.lora_up[kind]
-                out[:, start:stop] += self.scales[kind] * (down[:, start:stop] @ up.t())
-            return out
+            delta = [self.scales[kind] * (down[:, start:stop] @ self.lora_up[kind].t()) for kind, start, stop in runs]
+            return out + (torch.cat(delta, dim=1) if len(delta) > 1 else delta[0])
         for kind, start, stop in runs:
             if kind != merged:
                 out[:, start:stop] += (x[:, start:stop] @ self.lora_down.t()) @ self._residual_up[kind].t()

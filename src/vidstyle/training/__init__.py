@@ -1,0 +1,1 @@
+"""Training: cached datasets, the DreamStyle objective, accelerate trainers with exact resume."""

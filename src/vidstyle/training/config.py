@@ -1,0 +1,70 @@
+"""Trainer configs: YAML validated by pydantic; defaults are the papers' values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from vidstyle.errors import VidstyleInputError
+
+
+class TrainConfig(BaseModel):
+    """What every trainer shares."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cache: Path = Field(description="a cache directory written by `vidstyle cache`")
+    output_dir: Path
+    preset: str | None = "wan2.1-i2v-14b-480p"
+    model: str | None = None
+    max_steps: int = Field(6000, ge=1, description="optimizer steps")
+    learning_rate: float = Field(4e-5, gt=0, le=1)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_steps: int = Field(0, ge=0)
+    batch_size: int = Field(1, ge=1, le=1, description="per process; variable-length videos train one at a time")
+    gradient_accumulation: int = Field(2, ge=1)
+    mixed_precision: Literal["no", "bf16"] = "no"
+    gradient_checkpointing: bool = False
+    checkpoint_every: int = Field(500, ge=1)
+    seed: int = Field(0, ge=0)
+    tensorboard: bool = False
+
+
+class DreamStyleTrainConfig(TrainConfig):
+    """DreamStyle: token-specific LoRA; CT stage then SFT started from the CT adapter (``init_adapter``)."""
+
+    stage: Literal["ct", "sft"] = "ct"
+    rank: int = Field(64, ge=1, le=1024)
+    condition_ratio: dict[Literal["text", "style_image", "first_frame"], float] = Field(
+        default_factory=lambda: {"text": 1.0, "style_image": 2.0, "first_frame": 1.0})
+    init_adapter: Path | None = None
+    flow_shift: float = Field(3.0, gt=0)
+
+    @field_validator("condition_ratio")
+    @classmethod
+    def _positive_ratio(cls, ratio: dict[str, float]) -> dict[str, float]:
+        if any(v < 0 for v in ratio.values()) or sum(ratio.values()) <= 0:
+            raise ValueError("condition_ratio needs non-negative weights with a positive sum")
+        return ratio
+
+
+def load_config(path: str | Path, cls: type[TrainConfig]) -> TrainConfig:
+    """Read and validate a YAML config; every problem is one line naming the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise VidstyleInputError(f"config not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise VidstyleInputError(f"{path} is not valid YAML: {' '.join(str(err).split())}") from None
+    if not isinstance(raw, dict):
+        raise VidstyleInputError(f"{path} must hold a mapping of settings")
+    try:
+        return cls(**raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "config"
+        raise VidstyleInputError(f"{path}: {field}: {first['msg']}") from None

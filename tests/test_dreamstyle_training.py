@@ -1,0 +1,120 @@
+"""DreamStyle training on a synthetic cache: loss falls, exact resume, config validation, export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vidstyle.errors import VidstyleInputError
+from vidstyle.training.cache import CachedDataset, write_cached_sample, write_index
+from vidstyle.training.config import DreamStyleTrainConfig, load_config
+from vidstyle.training.dreamstyle_objective import CachedSample, build_step, sample_condition
+from vidstyle.training.dreamstyle_trainer import DreamStyleTrainer
+
+
+def synthetic_cache(folder, count: int = 3):
+    """Samples with the tiny I2V shapes: 3 latent frames of 4x6, 2 references, 512 text tokens."""
+    g = torch.Generator().manual_seed(0)
+    ids = []
+    for i in range(count):
+        def randn(*shape):
+            return torch.randn(*shape, generator=g)
+
+        raw = randn(1, 16, 3, 4, 6)
+        sample = CachedSample(raw=raw, stylized=0.5 * raw.flip(-1) + 0.1, first_frame=randn(1, 16, 1, 4, 6),
+                              refs=randn(1, 16, 2, 4, 6), text_ns=randn(1, 512, 32), text_sty=randn(1, 512, 32),
+                              clip_refs=randn(2, 17, 8), clip_first=randn(1, 17, 8))
+        write_cached_sample(folder, f"s{i}", sample)
+        ids.append(f"s{i}")
+    write_index(folder, ids, {"height": 32, "width": 48})
+    return folder
+
+
+def config(tmp_path, **overrides) -> DreamStyleTrainConfig:
+    base = dict(cache=synthetic_cache(tmp_path / "cache"), output_dir=tmp_path / "out", preset="tiny", rank=4,
+                max_steps=6, learning_rate=1e-2, checkpoint_every=3, gradient_accumulation=2)
+    return DreamStyleTrainConfig(**{**base, **overrides})
+
+
+def test_condition_sampling_follows_the_ratio():
+    g = torch.Generator().manual_seed(0)
+    draws = [sample_condition({"text": 1, "style_image": 2, "first_frame": 1}, g) for _ in range(4000)]
+    shares = {k: draws.count(k) / len(draws) for k in ("text", "style_image", "first_frame")}
+    assert shares["style_image"] == pytest.approx(0.5, abs=0.03) and shares["text"] == pytest.approx(0.25, abs=0.03)
+    assert {sample_condition({"text": 0, "style_image": 0, "first_frame": 1}, g) for _ in range(20)} == {"first_frame"}
+
+
+def test_each_condition_builds_the_inference_layout(tmp_path):
+    sample = CachedDataset(synthetic_cache(tmp_path / "c"))[0]
+    layout, text, clip = build_step(sample, "style_image")
+    assert layout.frame_types == ["video"] * 3 + ["style"] * 2 and clip.shape == (1, 34, 8)
+    assert torch.equal(text, sample.text_ns)
+    layout, text, clip = build_step(sample, "text")
+    assert layout.frame_types == ["video"] * 3 and not clip.any() and torch.equal(text, sample.text_sty)
+    layout, _, clip = build_step(sample, "first_frame")
+    assert layout.frame_types == ["first_frame"] + ["video"] * 3 and torch.equal(clip, sample.clip_first)
+
+
+def test_loss_falls_when_overfitting(tmp_path):
+    losses = []
+    DreamStyleTrainer(config(tmp_path, max_steps=120, checkpoint_every=1000, learning_rate=5e-3)).train(
+        on_step=lambda step, loss: losses.append(loss))
+    assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10])
+
+
+def test_killed_then_resumed_equals_uninterrupted(tmp_path):
+    full = DreamStyleTrainer(config(tmp_path / "a"))
+    full.train()
+    expected = full.adapter.state_dict()
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_4(step, loss):
+        if step == 4:
+            raise Killed
+
+    with pytest.raises(Killed):
+        DreamStyleTrainer(config(tmp_path / "b")).train(on_step=kill_at_4)
+    assert (tmp_path / "b" / "out" / "checkpoints" / "step-000003" / "weights.safetensors").is_file()
+    resumed = DreamStyleTrainer(config(tmp_path / "b"))
+    export = resumed.train(resume=True)
+    for key, value in expected.items():
+        torch.testing.assert_close(resumed.adapter.state_dict()[key], value, rtol=0, atol=1e-6)
+    assert (export / "token_lora.safetensors").is_file()
+
+
+def test_export_loads_into_the_pipeline(tmp_path, tiny_pipe):
+    export = DreamStyleTrainer(config(tmp_path, max_steps=2)).train()
+    adapter = tiny_pipe.load_token_lora(export)
+    try:
+        assert adapter.config.rank == 4 and any(p.abs().sum() > 0 for p in adapter.parameters())
+    finally:
+        adapter.detach()
+
+
+@pytest.mark.parametrize(("yaml_text", "message"), [
+    ("cache: c\noutput_dir: o\nlearning_rate: -1\n", "learning_rate"),
+    ("cache: c\noutput_dir: o\nrank: 0\n", "rank"),
+    ("cache: c\noutput_dir: o\ncondition_ratio: {text: 0, style_image: 0, first_frame: 0}\n", "condition_ratio"),
+    ("cache: c\noutput_dir: o\ncondition_ratio: {video: 1}\n", "condition_ratio"),
+    ("cache: c\noutput_dir: o\nbatch_size: 2\n", "batch_size"),
+    ("cache: c\noutput_dir: o\nlearning_rat: 0.1\n", "learning_rat"),
+    ("output_dir: o\n", "cache"),
+    ("cache: [unclosed\n", "YAML"),
+])
+def test_invalid_configs_are_refused_clearly(tmp_path, yaml_text, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(VidstyleInputError, match=message) as info:
+        load_config(path, DreamStyleTrainConfig)
+    assert "\n" not in str(info.value)
+
+
+def test_defaults_are_the_papers_values(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("cache: c\noutput_dir: o\n")
+    cfg = load_config(path, DreamStyleTrainConfig)
+    assert (cfg.rank, cfg.learning_rate, cfg.gradient_accumulation, cfg.batch_size) == (64, 4e-5, 2, 1)
+    assert cfg.condition_ratio == {"text": 1.0, "style_image": 2.0, "first_frame": 1.0}
