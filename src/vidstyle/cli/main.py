@@ -116,6 +116,40 @@ def demo(
     run_demo(output_dir, steps=steps, quiet=quiet)
 
 
+@app.command()
+def cache(
+    dataset: Path = typer.Argument(..., help="A dataset folder with manifest.jsonl (docs/dataset.md)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The cache directory to write (resumable)."),
+    preset: str | None = typer.Option(None, help="DreamStyle backbone preset ('tiny' offline)."),
+    model: str | None = typer.Option(None, help="Hub id or local directory of a Wan I2V model."),
+    height: int = typer.Option(480, min=16, max=4096),
+    width: int = typer.Option(832, min=16, max=4096),
+    max_frames: int | None = typer.Option(81, "--max-frames", min=1, help="Frames kept per video (then 4k+1)."),
+    on_error: str = typer.Option("skip", "--on-error", help="skip (count and go on) or stop at a bad row."),
+    shard: str = typer.Option("0/1", help="i/n: this process caches every n-th sample from the i-th."),
+    device: str = typer.Option("cpu"),
+    dtype: str = typer.Option("float32"),
+    quiet: bool = typer.Option(False, "-q", "--quiet"),
+) -> None:
+    """Encode a dataset once (VAE latents, text and CLIP embeddings) so training runs only the model."""
+    from vidstyle.cli.train import run_cache
+
+    print(run_cache(dataset, output, preset, model, height, width, max_frames, on_error, shard, device, dtype,
+                    quiet))
+
+
+@app.command()
+def train(
+    what: str = typer.Argument(..., help="What to train: dreamstyle (the token-specific LoRA)."),
+    config: Path = typer.Option(..., "--config", help="YAML config (see docs/training.md)."),
+    resume: bool = typer.Option(False, help="Continue from the latest checkpoint in output_dir."),
+) -> None:
+    """Train a learned part with accelerate (works under `accelerate launch`)."""
+    from vidstyle.cli.train import run_train
+
+    print(run_train(what, config, resume))
+
+
 def run() -> None:
     """Console-script entry point (library chatter off: progress and errors are ours)."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

@@ -1,0 +1,89 @@
+"""`vidstyle cache`: encode a dataset once (VAE latents, UMT5 and CLIP embeddings) for DreamStyle training.
+
+Resumable (samples already in the cache are skipped) and shardable (``shard=(i, n)`` takes every n-th
+record from the i-th; each record belongs to exactly one shard). The index lists every cached sample in
+manifest order; the run that finishes last rewrites it, so run once more without ``shard`` to be sure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import PIL.Image
+import torch
+
+from vidstyle.data.manifest import read_manifest
+from vidstyle.data.samples import load_sample
+from vidstyle.errors import VidstyleInputError
+from vidstyle.pipelines.dreamstyle import DreamStylePipeline
+from vidstyle.training.cache import sample_path, write_cached_sample, write_index
+from vidstyle.training.dreamstyle_objective import CachedSample
+
+
+@torch.no_grad()
+def encode_sample(pipe: DreamStylePipeline, sample, height: int, width: int) -> CachedSample:
+    """Latents and embeddings of one :class:`~vidstyle.data.samples.Sample` (needs stylized video and refs)."""
+    device = pipe._execution_device
+
+    def video_latents(frames):
+        return pipe.encode_pixels(pipe.video_to_pixels(frames, height, width))
+
+    def image_latents(image):
+        return pipe.encode_pixels(pipe.image_to_pixels(image, height, width))
+
+    def text(prompt):
+        return pipe.encode_prompt(prompt, do_classifier_free_guidance=False, max_sequence_length=512,
+                                  device=device)[0]
+
+    first = PIL.Image.fromarray(sample.stylized[0])
+    return CachedSample(
+        raw=video_latents(sample.raw), stylized=video_latents(sample.stylized), first_frame=image_latents(first),
+        refs=torch.cat([image_latents(ref) for ref in sample.refs], dim=2), text_ns=text(sample.t_ns),
+        text_sty=text(sample.t_sty or sample.t_ns),
+        clip_refs=torch.cat([pipe.encode_image(ref, device) for ref in sample.refs], dim=0),
+        clip_first=pipe.encode_image(first, device),
+    )
+
+
+def build_dreamstyle_cache(pipe: DreamStylePipeline, dataset: Path, out: Path, height: int, width: int,
+                           max_frames: int | None = None, on_error: str = "skip", shard: tuple[int, int] = (0, 1),
+                           on_sample: Callable[[str, str], None] | None = None) -> list[str]:
+    """Cache every usable record of ``dataset`` into ``out``; returns the ids now in the cache.
+
+    ``on_sample(id, status)`` reports ``"cached"``, ``"skipped"`` (already there) or ``"rejected: why"``.
+    """
+    index, count = shard
+    if not 0 <= index < count:
+        raise VidstyleInputError(f"shard must be i/n with 0 <= i < n, got {index}/{count}")
+    report = read_manifest(dataset, on_error=on_error)
+    out.mkdir(parents=True, exist_ok=True)
+    for position, record in enumerate(report.records):
+        if position % count != index:
+            continue
+        if sample_path(out, record.id).is_file():
+            _report(on_sample, record.id, "skipped")
+            continue
+        if record.stylized is None or not record.style_refs:
+            reason = "DreamStyle needs a stylized video and at least one style reference"
+            if on_error == "stop":
+                raise VidstyleInputError(f"sample {record.id!r}: {reason}")
+            _report(on_sample, record.id, f"rejected: {reason}")
+            continue
+        try:
+            sample = load_sample(dataset, record, height, width, max_frames)
+        except VidstyleInputError as err:
+            if on_error == "stop":
+                raise
+            _report(on_sample, record.id, f"rejected: {err}")
+            continue
+        write_cached_sample(out, record.id, encode_sample(pipe, sample, height, width))
+        _report(on_sample, record.id, "cached")
+    cached = [r.id for r in report.records if sample_path(out, r.id).is_file()]
+    write_index(out, cached, {"dataset": str(dataset), "height": height, "width": width, "max_frames": max_frames})
+    return cached
+
+
+def _report(callback, sample_id: str, status: str) -> None:
+    if callback is not None:
+        callback(sample_id, status)
