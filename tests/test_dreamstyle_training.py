@@ -118,3 +118,34 @@ def test_defaults_are_the_papers_values(tmp_path):
     cfg = load_config(path, DreamStyleTrainConfig)
     assert (cfg.rank, cfg.learning_rate, cfg.gradient_accumulation, cfg.batch_size) == (64, 4e-5, 2, 1)
     assert cfg.condition_ratio == {"text": 1.0, "style_image": 2.0, "first_frame": 1.0}
+
+
+def test_two_processes_keep_identical_weights(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    cache = synthetic_cache(tmp_path / "cache", count=4)
+    script = Path(__file__).with_name("multiprocess_train.py")
+    # accelerate's own launcher starts one process with --cpu (its multi-CPU path needs MPI); torchrun +
+    # ACCELERATE_USE_CPU gives accelerate a 2-process gloo group
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                             "--master_port", str(29500 + os.getpid() % 1000), str(script), str(cache),
+                             str(tmp_path / "out")], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rank0, rank1 = (load_file(tmp_path / "out" / f"rank{r}.safetensors") for r in (0, 1))
+    assert rank0.keys() == rank1.keys()
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    assert any(rank0[k].abs().sum() > 0 for k in rank0 if ".lora_up." in k)  # it trained
+
+
+def test_bf16_and_gradient_checkpointing_train(tmp_path):
+    losses = []
+    trainer = DreamStyleTrainer(config(tmp_path, max_steps=2, mixed_precision="bf16", gradient_checkpointing=True))
+    trainer.train(on_step=lambda step, loss: losses.append(loss))
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    assert any(p.abs().sum() > 0 for name, p in trainer.adapter.state_dict().items() if ".lora_up." in name)

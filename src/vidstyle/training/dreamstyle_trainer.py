@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vidstyle.adapters.token_adapter import TokenLoRAAdapter, TokenLoRAConfig, read_adapter_files
@@ -47,7 +47,11 @@ class DreamStyleTrainer:
     def __init__(self, config: DreamStyleTrainConfig, transformer=None) -> None:
         self.config = config
         self.dataset = CachedDataset(config.cache)
+        Path(config.output_dir).mkdir(parents=True, exist_ok=True)  # every rank may write there
+        # each step trains only the up matrices of the token types its condition uses, and ranks may draw
+        # different conditions: DDP must expect unused parameters
         self.accelerator = Accelerator(gradient_accumulation_steps=config.gradient_accumulation,
+                                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
                                        mixed_precision=config.mixed_precision,
                                        log_with="tensorboard" if config.tensorboard else None,
                                        project_dir=str(config.output_dir))
