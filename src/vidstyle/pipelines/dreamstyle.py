@@ -199,13 +199,7 @@ class DreamStylePipeline(WanLatentsMixin, WanImageToVideoPipeline):
                     latents = outputs.pop("latents", latents)
                 progress_bar.update()
         self._current_timestep = None
-
-        if output_type == "latent":
-            frames = latents
-        else:
-            frames = self.video_processor.postprocess_video(self.decode_latents(latents), output_type=output_type)
-        self.maybe_free_model_hooks()
-        return WanPipelineOutput(frames=frames) if return_dict else (frames,)
+        return self.finish(latents, output_type, return_dict)
 
     def _sigma(self, step: int, t: torch.Tensor) -> float:
         """Noise level of step ``step``: the scheduler's sigma (FlowMatchEuler, UniPC with flow sigmas),

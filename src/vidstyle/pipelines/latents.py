@@ -8,6 +8,7 @@ import numpy as np
 import PIL.Image
 import torch
 import torch.nn.functional as F
+from diffusers.pipelines.wan.pipeline_output import WanPipelineOutput
 from diffusers.utils.torch_utils import get_module_execution_device
 
 VideoInput = np.ndarray | torch.Tensor | Sequence[PIL.Image.Image]
@@ -50,3 +51,12 @@ class WanLatentsMixin:
         if frames.shape[-2:] != (height, width):
             frames = F.interpolate(frames, size=(height, width), mode="bicubic", antialias=True).clamp(-1, 1)
         return frames.permute(1, 0, 2, 3).unsqueeze(0)
+
+    def finish(self, latents: torch.Tensor, output_type: str, return_dict: bool) -> WanPipelineOutput | tuple:
+        """Decode target latents (unless ``output_type == "latent"``), free offload hooks, wrap like diffusers."""
+        if output_type == "latent":
+            frames = latents
+        else:
+            frames = self.video_processor.postprocess_video(self.decode_latents(latents), output_type=output_type)
+        self.maybe_free_model_hooks()
+        return WanPipelineOutput(frames=frames) if return_dict else (frames,)

@@ -198,12 +198,7 @@ class StyleMasterPipeline(WanLatentsMixin, WanPipeline):
                     latents = (callback_on_step_end(self, i, t, {"latents": latents}) or {}).get("latents", latents)
                 progress_bar.update()
         self._current_timestep = None
-        if output_type == "latent":
-            frames = latents
-        else:
-            frames = self.video_processor.postprocess_video(self.decode_latents(latents), output_type=output_type)
-        self.maybe_free_model_hooks()
-        return WanPipelineOutput(frames=frames) if return_dict else (frames,)
+        return self.finish(latents, output_type, return_dict)
 
     def _control_active(self, step: int, steps: int, fraction: float | None) -> bool:
         if fraction is None:
