@@ -11,16 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
-from accelerate.utils import DistributedDataParallelKwargs, set_seed
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from accelerate.utils import set_seed
 
 from vidstyle.adapters.token_adapter import TokenLoRAAdapter, TokenLoRAConfig, read_adapter_files
 from vidstyle.errors import VidstyleInputError
 from vidstyle.training.cache import CachedDataset
-from vidstyle.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from vidstyle.training.config import DreamStyleTrainConfig
 from vidstyle.training.dreamstyle_objective import dreamstyle_loss, sample_condition
+from vidstyle.training.loop import make_accelerator, make_optimizer, run_loop
 
 
 def load_i2v_transformer(config: DreamStyleTrainConfig):
@@ -47,14 +45,9 @@ class DreamStyleTrainer:
     def __init__(self, config: DreamStyleTrainConfig, transformer=None) -> None:
         self.config = config
         self.dataset = CachedDataset(config.cache)
-        Path(config.output_dir).mkdir(parents=True, exist_ok=True)  # every rank may write there
         # each step trains only the up matrices of the token types its condition uses, and ranks may draw
         # different conditions: DDP must expect unused parameters
-        self.accelerator = Accelerator(gradient_accumulation_steps=config.gradient_accumulation,
-                                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
-                                       mixed_precision=config.mixed_precision,
-                                       log_with="tensorboard" if config.tensorboard else None,
-                                       project_dir=str(config.output_dir))
+        self.accelerator = make_accelerator(config, find_unused_parameters=True)
         transformer = transformer if transformer is not None else load_i2v_transformer(config)
         transformer.requires_grad_(False)
         set_seed(config.seed)  # the adapter's initial A matrices come from the config's seed
@@ -69,9 +62,7 @@ class DreamStyleTrainer:
         params = self.adapter.parameters()
         for p in params:
             p.requires_grad_(True)
-        optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
-        warmup = config.warmup_steps
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (warmup + 1)))
+        optimizer, scheduler = make_optimizer(config, params)
         self.transformer, self.optimizer, self.scheduler = self.accelerator.prepare(transformer, optimizer, scheduler)
 
     def _sample_index(self, micro: int) -> int:
@@ -80,51 +71,18 @@ class DreamStyleTrainer:
         order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.config.seed + epoch))
         return int(order[position])
 
+    def micro_loss(self, micro: int, generator: torch.Generator) -> torch.Tensor:
+        sample = self.dataset[self._sample_index(micro)].to(self.accelerator.device)
+        condition = sample_condition(self.config.condition_ratio, generator)
+        return dreamstyle_loss(self.transformer, sample, condition, generator, shift=self.config.flow_shift)
+
     def train(self, resume: bool = False, on_step: Callable[[int, float], None] | None = None) -> Path:
         """Run to ``max_steps`` (continuing from the latest checkpoint with ``resume``); returns the
         exported adapter directory (``OUTPUT/adapter``)."""
-        cfg, acc = self.config, self.accelerator
-        start = 0
-        if resume and (found := latest_checkpoint(cfg.output_dir)) is not None:
-            weights, state = load_checkpoint(found, self.optimizer, self.scheduler)
-            self.adapter.load_state_dict(weights)
-            start = state["step"]
-        if cfg.tensorboard:
-            acc.init_trackers("dreamstyle")
-        world, rank, accum = acc.num_processes, acc.process_index, cfg.gradient_accumulation
-        with _progress(not acc.is_main_process) as progress:
-            task = progress.add_task("training", total=cfg.max_steps, completed=start, loss=float("nan"))
-            for step in range(start, cfg.max_steps):
-                total = 0.0
-                for a in range(accum):
-                    micro = (step * accum + a) * world + rank
-                    generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + micro)
-                    sample = self.dataset[self._sample_index(micro)].to(acc.device)
-                    condition = sample_condition(cfg.condition_ratio, generator)
-                    with acc.accumulate(self.transformer):
-                        loss = dreamstyle_loss(self.transformer, sample, condition, generator, shift=cfg.flow_shift)
-                        acc.backward(loss)
-                        self.optimizer.step()
-                        self.scheduler.step()
-                        self.optimizer.zero_grad()
-                    total += loss.item() / accum
-                progress.update(task, completed=step + 1, loss=total)
-                if cfg.tensorboard:
-                    acc.log({"loss": total, "lr": self.scheduler.get_last_lr()[0]}, step=step + 1)
-                if (step + 1) % cfg.checkpoint_every == 0 and acc.is_main_process:
-                    save_checkpoint(cfg.output_dir, step + 1, self.adapter.state_dict(), self.optimizer,
-                                    self.scheduler, {"stage": cfg.stage})
-                if on_step is not None:
-                    on_step(step + 1, total)
-        acc.wait_for_everyone()
-        export = Path(cfg.output_dir) / "adapter"
-        if acc.is_main_process:
+        run_loop(self.config, self.accelerator, self.transformer, self.optimizer, self.scheduler, self.micro_loss,
+                 self.adapter.state_dict, self.adapter.load_state_dict, resume, on_step, name="dreamstyle")
+        export = Path(self.config.output_dir) / "adapter"
+        if self.accelerator.is_main_process:
             self.adapter.save(export)
-        acc.end_training()
+        self.accelerator.end_training()
         return export
-
-
-def _progress(disable: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.speed} it/s"),
-                    TimeElapsedColumn(), disable=disable, transient=True)

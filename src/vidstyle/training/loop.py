@@ -1,0 +1,82 @@
+"""The step loop every trainer shares: accumulation, exact resume, checkpoints, progress, logging.
+
+A trainer supplies ``micro_loss(micro, generator) -> loss`` and its trainable weights
+(``state_dict`` / ``load_state_dict``). Micro-step ``m`` of rank ``r`` draws everything random from a
+generator seeded by ``(seed, m)`` with ``m`` counting across ranks, so a resumed run repeats what an
+uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from vidstyle.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from vidstyle.training.config import TrainConfig
+
+
+def run_loop(config: TrainConfig, accelerator: Accelerator, model: torch.nn.Module, optimizer, scheduler,
+             micro_loss: Callable[[int, torch.Generator], torch.Tensor],
+             state_dict: Callable[[], dict[str, torch.Tensor]],
+             load_state_dict: Callable[[dict[str, torch.Tensor]], None],
+             resume: bool = False, on_step: Callable[[int, float], None] | None = None,
+             name: str = "training") -> None:
+    """Optimise to ``config.max_steps`` (from the latest checkpoint when ``resume``)."""
+    start = 0
+    if resume and (found := latest_checkpoint(config.output_dir)) is not None:
+        weights, state = load_checkpoint(found, optimizer, scheduler)
+        load_state_dict(weights)
+        start = state["step"]
+    if config.tensorboard:
+        accelerator.init_trackers(name)
+    world, rank, accum = accelerator.num_processes, accelerator.process_index, config.gradient_accumulation
+    with progress(not accelerator.is_main_process) as bar:
+        task = bar.add_task(name, total=config.max_steps, completed=start, loss=float("nan"))
+        for step in range(start, config.max_steps):
+            total = 0.0
+            for a in range(accum):
+                micro = (step * accum + a) * world + rank
+                generator = torch.Generator().manual_seed(config.seed * 1_000_003 + micro)
+                with accelerator.accumulate(model):
+                    loss = micro_loss(micro, generator)
+                    accelerator.backward(loss)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                total += loss.item() / accum
+            bar.update(task, completed=step + 1, loss=total)
+            if config.tensorboard:
+                accelerator.log({"loss": total, "lr": scheduler.get_last_lr()[0]}, step=step + 1)
+            if (step + 1) % config.checkpoint_every == 0 and accelerator.is_main_process:
+                save_checkpoint(config.output_dir, step + 1, state_dict(), optimizer, scheduler, {"name": name})
+            if on_step is not None:
+                on_step(step + 1, total)
+    accelerator.wait_for_everyone()
+
+
+def make_accelerator(config: TrainConfig, find_unused_parameters: bool = False) -> Accelerator:
+    """An Accelerator for ``config`` (output directory created on every rank)."""
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    Path(config.output_dir).mkdir(parents=True, exist_ok=True)
+    return Accelerator(gradient_accumulation_steps=config.gradient_accumulation,
+                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused_parameters)],
+                       mixed_precision=config.mixed_precision,
+                       log_with="tensorboard" if config.tensorboard else None, project_dir=str(config.output_dir))
+
+
+def make_optimizer(config: TrainConfig, params: list[torch.nn.Parameter]):
+    """AdamW with a linear warm-up to a constant learning rate."""
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    warmup = config.warmup_steps
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (warmup + 1)))
+
+
+def progress(disable: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.speed} it/s"),
+                    TimeElapsedColumn(), disable=disable, transient=True)
