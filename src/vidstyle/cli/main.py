@@ -140,7 +140,7 @@ def cache(
 
 @app.command()
 def train(
-    what: str = typer.Argument(..., help="What to train: dreamstyle (the token-specific LoRA)."),
+    what: str = typer.Argument(..., help="dreamstyle (token-specific LoRA) or projection (StyleMaster global)."),
     config: Path = typer.Option(..., "--config", help="YAML config (see docs/training.md)."),
     resume: bool = typer.Option(False, help="Continue from the latest checkpoint in output_dir."),
 ) -> None:

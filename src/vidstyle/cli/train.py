@@ -10,7 +10,7 @@ from vidstyle.backbones import parse_device, parse_dtype
 from vidstyle.cli.methods import METHODS, load_method, method_preset
 from vidstyle.errors import VidstyleInputError
 
-TRAINERS = ("dreamstyle",)
+TRAINERS = ("dreamstyle", "projection")
 
 
 def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, height: int, width: int,
@@ -47,8 +47,12 @@ def run_train(what: str, config_path: Path, resume: bool) -> Path:
     """Train ``what`` from a YAML config; returns the exported weights directory."""
     if what not in TRAINERS:
         raise VidstyleInputError(f"unknown trainer {what!r}; available: {', '.join(TRAINERS)}")
-    from vidstyle.training.config import DreamStyleTrainConfig, load_config
-    from vidstyle.training.dreamstyle_trainer import DreamStyleTrainer
+    from vidstyle.training.config import DreamStyleTrainConfig, ProjectionTrainConfig, load_config
 
-    config = load_config(config_path, DreamStyleTrainConfig)
-    return DreamStyleTrainer(config).train(resume=resume)
+    if what == "dreamstyle":
+        from vidstyle.training.dreamstyle_trainer import DreamStyleTrainer
+
+        return DreamStyleTrainer(load_config(config_path, DreamStyleTrainConfig)).train(resume=resume)
+    from vidstyle.training.projection_trainer import ProjectionTrainer
+
+    return ProjectionTrainer(load_config(config_path, ProjectionTrainConfig)).train(resume=resume)

@@ -16,12 +16,9 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cache: Path = Field(description="a cache directory written by `vidstyle cache`")
     output_dir: Path
-    preset: str | None = "wan2.1-i2v-14b-480p"
-    model: str | None = None
-    max_steps: int = Field(6000, ge=1, description="optimizer steps")
-    learning_rate: float = Field(4e-5, gt=0, le=1)
+    max_steps: int = Field(2000, ge=1, description="optimizer steps")
+    learning_rate: float = Field(1e-4, gt=0, le=1)
     weight_decay: float = Field(0.0, ge=0)
     warmup_steps: int = Field(0, ge=0)
     batch_size: int = Field(1, ge=1, le=1, description="per process; variable-length videos train one at a time")
@@ -36,6 +33,11 @@ class TrainConfig(BaseModel):
 class DreamStyleTrainConfig(TrainConfig):
     """DreamStyle: token-specific LoRA; CT stage then SFT started from the CT adapter (``init_adapter``)."""
 
+    cache: Path = Field(description="a cache directory written by `vidstyle cache`")
+    preset: str | None = "wan2.1-i2v-14b-480p"
+    model: str | None = None
+    max_steps: int = Field(6000, ge=1, description="optimizer steps (paper: CT 6,000, SFT 3,000)")
+    learning_rate: float = Field(4e-5, gt=0, le=1)
     stage: Literal["ct", "sft"] = "ct"
     rank: int = Field(64, ge=1, le=1024)
     condition_ratio: dict[Literal["text", "style_image", "first_frame"], float] = Field(
@@ -49,6 +51,20 @@ class DreamStyleTrainConfig(TrainConfig):
         if any(v < 0 for v in ratio.values()) or sum(ratio.values()) <= 0:
             raise ValueError("condition_ratio needs non-negative weights with a positive sum")
         return ratio
+
+
+class ProjectionTrainConfig(TrainConfig):
+    """StyleMaster's global projection: triplet loss on same-style / different-content images."""
+
+    dataset: Path = Field(description="a dataset folder (manifest.jsonl) with at least two style ids")
+    clip_model: str = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
+    out_dim: int = Field(1536, ge=1, description="the DiT width the style tokens are for (1.3B: 1536, 14B: 5120)")
+    num_global_tokens: int = Field(4, ge=1)
+    projection_hidden: int = Field(1024, ge=1)
+    triplets_per_step: int = Field(8, ge=1)
+    margin: float = Field(0.2, gt=0)
+    init_extractor: Path | None = None
+    extractor_options: dict = Field(default_factory=dict, description="other StyleExtractorConfig fields")
 
 
 def load_config(path: str | Path, cls: type[TrainConfig]) -> TrainConfig:
