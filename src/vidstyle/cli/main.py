@@ -120,7 +120,7 @@ def demo(
 def cache(
     dataset: Path = typer.Argument(..., help="A dataset folder with manifest.jsonl (docs/dataset.md)."),
     output: Path = typer.Option(..., "-o", "--output", help="The cache directory to write (resumable)."),
-    preset: str | None = typer.Option(None, help="DreamStyle backbone preset ('tiny' offline)."),
+    preset: str | None = typer.Option(None, help="Backbone preset (offline: 'tiny', or 'tiny-t2v' for motion)."),
     model: str | None = typer.Option(None, help="Hub id or local directory of a Wan I2V model."),
     height: int = typer.Option(480, min=16, max=4096),
     width: int = typer.Option(832, min=16, max=4096),
@@ -130,17 +130,19 @@ def cache(
     device: str = typer.Option("cpu"),
     dtype: str = typer.Option("float32"),
     quiet: bool = typer.Option(False, "-q", "--quiet"),
+    kind: str = typer.Option("dreamstyle", help="dreamstyle (Wan I2V) or motion (still clips, Wan T2V)."),
+    frames: int = typer.Option(81, min=1, max=1001, help="motion: frames per still clip (4k+1)."),
 ) -> None:
     """Encode a dataset once (VAE latents, text and CLIP embeddings) so training runs only the model."""
     from vidstyle.cli.train import run_cache
 
     print(run_cache(dataset, output, preset, model, height, width, max_frames, on_error, shard, device, dtype,
-                    quiet))
+                    quiet, kind, frames))
 
 
 @app.command()
 def train(
-    what: str = typer.Argument(..., help="dreamstyle (token-specific LoRA) or projection (StyleMaster global)."),
+    what: str = typer.Argument(..., help="dreamstyle (token LoRA), motion (StyleMaster motion LoRA) or projection."),
     config: Path = typer.Option(..., "--config", help="YAML config (see docs/training.md)."),
     resume: bool = typer.Option(False, help="Continue from the latest checkpoint in output_dir."),
 ) -> None:

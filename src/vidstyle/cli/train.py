@@ -7,17 +7,24 @@ from pathlib import Path
 from rich.console import Console
 
 from vidstyle.backbones import parse_device, parse_dtype
-from vidstyle.cli.methods import METHODS, load_method, method_preset
+from vidstyle.cli.methods import METHODS, method_preset
 from vidstyle.errors import VidstyleInputError
 
-TRAINERS = ("dreamstyle", "projection")
+TRAINERS = ("dreamstyle", "motion", "projection")
+CACHE_KINDS = ("dreamstyle", "motion")
 
 
 def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, height: int, width: int,
-              max_frames: int | None, on_error: str, shard: str, device: str, dtype: str, quiet: bool) -> Path:
-    """Encode ``dataset`` into the cache ``out`` with the DreamStyle backbone's VAE and encoders."""
+              max_frames: int | None, on_error: str, shard: str, device: str, dtype: str, quiet: bool,
+              kind: str = "dreamstyle", frames: int = 81) -> Path:
+    """Encode ``dataset`` into the cache ``out`` with the backbone's VAE and text/CLIP encoders.
+
+    ``kind`` dreamstyle: Wan I2V backbone; motion: Wan T2V backbone, still clips of ``frames`` frames.
+    """
+    from vidstyle.backbones import load_pipeline
+    from vidstyle.pipelines.segments import valid_frame_count
     from vidstyle.sizing import round_to_multiple
-    from vidstyle.training.build_cache import build_dreamstyle_cache
+    from vidstyle.training.build_cache import build_dreamstyle_cache, build_motion_cache
 
     console = Console(stderr=True, quiet=quiet)
     try:
@@ -26,10 +33,15 @@ def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, h
         raise VidstyleInputError(f"--shard must look like i/n (e.g. 0/4), got {shard!r}") from None
     if on_error not in ("skip", "stop"):
         raise VidstyleInputError(f"--on-error must be skip or stop, got {on_error!r}")
-    method = METHODS["dreamstyle"]
+    if kind not in CACHE_KINDS:
+        raise VidstyleInputError(f"unknown cache kind {kind!r}; choose one of: {', '.join(CACHE_KINDS)}")
+    if kind == "motion" and not valid_frame_count(frames):
+        raise VidstyleInputError(f"--frames must be 4k+1, got {frames}")
+    method = METHODS["dreamstyle" if kind == "dreamstyle" else "stylemaster"]
     chosen = method_preset(method, preset, model)
-    pipe = load_method(method, chosen, model, None, None, parse_dtype(dtype), parse_device(device), False, False,
-                       console)
+    pipe, _ = load_pipeline(method.pipeline, preset=None if model else chosen.name, model=model,
+                            dtype=parse_dtype(dtype), device=parse_device(device))
+    pipe.set_progress_bar_config(disable=True)
     counts: dict[str, int] = {}
 
     def report(sample_id: str, status: str) -> None:
@@ -37,8 +49,11 @@ def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, h
         if status.startswith("rejected"):
             console.print(f"[yellow]{sample_id}: {status}[/]")
 
-    cached = build_dreamstyle_cache(pipe, dataset, out, round_to_multiple(height), round_to_multiple(width),
-                                    max_frames, on_error, (index, count), report)
+    size = round_to_multiple(height), round_to_multiple(width)
+    if kind == "dreamstyle":
+        cached = build_dreamstyle_cache(pipe, dataset, out, *size, max_frames, on_error, (index, count), report)
+    else:
+        cached = build_motion_cache(pipe, dataset, out, *size, frames, on_error, (index, count), report)
     console.print(f"cache {out}: {len(cached)} samples ({', '.join(f'{v} {k}' for k, v in counts.items())})")
     return out
 
@@ -47,12 +62,16 @@ def run_train(what: str, config_path: Path, resume: bool) -> Path:
     """Train ``what`` from a YAML config; returns the exported weights directory."""
     if what not in TRAINERS:
         raise VidstyleInputError(f"unknown trainer {what!r}; available: {', '.join(TRAINERS)}")
-    from vidstyle.training.config import DreamStyleTrainConfig, ProjectionTrainConfig, load_config
+    from vidstyle.training.config import DreamStyleTrainConfig, MotionTrainConfig, ProjectionTrainConfig, load_config
 
     if what == "dreamstyle":
         from vidstyle.training.dreamstyle_trainer import DreamStyleTrainer
 
         return DreamStyleTrainer(load_config(config_path, DreamStyleTrainConfig)).train(resume=resume)
+    if what == "motion":
+        from vidstyle.training.motion_trainer import MotionTrainer
+
+        return MotionTrainer(load_config(config_path, MotionTrainConfig)).train(resume=resume)
     from vidstyle.training.projection_trainer import ProjectionTrainer
 
     return ProjectionTrainer(load_config(config_path, ProjectionTrainConfig)).train(resume=resume)

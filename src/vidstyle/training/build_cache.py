@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import PIL.Image
 import torch
@@ -46,12 +47,14 @@ def encode_sample(pipe: DreamStylePipeline, sample, height: int, width: int) -> 
     )
 
 
-def build_dreamstyle_cache(pipe: DreamStylePipeline, dataset: Path, out: Path, height: int, width: int,
-                           max_frames: int | None = None, on_error: str = "skip", shard: tuple[int, int] = (0, 1),
-                           on_sample: Callable[[str, str], None] | None = None) -> list[str]:
-    """Cache every usable record of ``dataset`` into ``out``; returns the ids now in the cache.
+def build_cache(kind: str, encode: Callable[[Any], Any], dataset: Path, out: Path, height: int, width: int,
+                max_frames: int | None = None, on_error: str = "skip", shard: tuple[int, int] = (0, 1),
+                on_sample: Callable[[str, str], None] | None = None,
+                requirement: Callable[[Any], str | None] | None = None) -> list[str]:
+    """Cache every usable record of ``dataset`` into ``out`` with ``encode(sample)``; returns the cached ids.
 
-    ``on_sample(id, status)`` reports ``"cached"``, ``"skipped"`` (already there) or ``"rejected: why"``.
+    ``requirement(record)`` names why a record cannot be used (or None); ``on_sample(id, status)`` reports
+    ``"cached"``, ``"skipped"`` (already there) or ``"rejected: why"``.
     """
     index, count = shard
     if not 0 <= index < count:
@@ -64,24 +67,45 @@ def build_dreamstyle_cache(pipe: DreamStylePipeline, dataset: Path, out: Path, h
         if sample_path(out, record.id).is_file():
             _report(on_sample, record.id, "skipped")
             continue
-        if record.stylized is None or not record.style_refs:
-            reason = "DreamStyle needs a stylized video and at least one style reference"
-            if on_error == "stop":
-                raise VidstyleInputError(f"sample {record.id!r}: {reason}")
-            _report(on_sample, record.id, f"rejected: {reason}")
-            continue
+        reason = requirement(record) if requirement else None
         try:
+            if reason:
+                raise VidstyleInputError(f"sample {record.id!r}: {reason}")
             sample = load_sample(dataset, record, height, width, max_frames)
         except VidstyleInputError as err:
             if on_error == "stop":
                 raise
             _report(on_sample, record.id, f"rejected: {err}")
             continue
-        write_cached_sample(out, record.id, encode_sample(pipe, sample, height, width))
+        write_cached_sample(out, record.id, encode(sample))
         _report(on_sample, record.id, "cached")
     cached = [r.id for r in report.records if sample_path(out, r.id).is_file()]
-    write_index(out, cached, {"dataset": str(dataset), "height": height, "width": width, "max_frames": max_frames})
+    write_index(out, cached, {"kind": kind, "dataset": str(dataset), "height": height, "width": width,
+                              "max_frames": max_frames})
     return cached
+
+
+def build_dreamstyle_cache(pipe: DreamStylePipeline, dataset: Path, out: Path, height: int, width: int,
+                           max_frames: int | None = None, on_error: str = "skip", shard: tuple[int, int] = (0, 1),
+                           on_sample: Callable[[str, str], None] | None = None) -> list[str]:
+    """The DreamStyle cache: raw and stylized videos, first frame, references, both captions."""
+    def requirement(record) -> str | None:
+        if record.stylized is None or not record.style_refs:
+            return "DreamStyle needs a stylized video and at least one style reference"
+        return None
+
+    return build_cache("dreamstyle", lambda sample: encode_sample(pipe, sample, height, width), dataset, out,
+                       height, width, max_frames, on_error, shard, on_sample, requirement)
+
+
+def build_motion_cache(pipe, dataset: Path, out: Path, height: int, width: int, frames: int,
+                       on_error: str = "skip", shard: tuple[int, int] = (0, 1),
+                       on_sample: Callable[[str, str], None] | None = None) -> list[str]:
+    """The motion cache: a still video (each raw first frame repeated ``frames`` times) and its caption."""
+    from vidstyle.training.motion_trainer import encode_still
+
+    return build_cache("motion", lambda sample: encode_still(pipe, sample, height, width, frames), dataset, out,
+                       height, width, 1, on_error, shard, on_sample)
 
 
 def _report(callback, sample_id: str, status: str) -> None:

@@ -27,23 +27,25 @@ def sample_path(cache: Path, sample_id: str) -> Path:
     return Path(cache) / "samples" / f"{sample_id}.safetensors"
 
 
-def write_cached_sample(cache: Path, sample_id: str, sample: CachedSample) -> None:
+def write_cached_sample(cache: Path, sample_id: str, sample) -> None:
+    """Write any cached-sample dataclass of tensors."""
     path = sample_path(cache, sample_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous().cpu() for k, v in vars(sample).items()}
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"format": FORMAT}))
 
 
-def read_cached_sample(cache: Path, sample_id: str) -> CachedSample:
+def read_cached_sample(cache: Path, sample_id: str, kind: type = CachedSample):
+    """Read a sample as the dataclass ``kind`` (its fields are the file's keys)."""
     path = sample_path(cache, sample_id)
     try:
         tensors = load_file(path)
     except (SafetensorError, OSError, ValueError) as err:
         raise VidstyleInputError(f"cannot read cached sample {path}: {' '.join(str(err).split())}") from None
-    missing = {f.name for f in fields(CachedSample)} - tensors.keys()
+    missing = {f.name for f in fields(kind)} - tensors.keys()
     if missing:
         raise VidstyleInputError(f"cached sample {path} lacks {sorted(missing)}")
-    return CachedSample(**{f.name: tensors[f.name] for f in fields(CachedSample)})
+    return kind(**{f.name: tensors[f.name] for f in fields(kind)})
 
 
 def write_index(cache: Path, sample_ids: list[str], settings: dict) -> None:
@@ -68,14 +70,18 @@ def read_index(cache: Path) -> tuple[list[str], dict]:
 
 
 class CachedDataset(torch.utils.data.Dataset):
-    """The samples of a cache, in index order."""
+    """The samples of a cache, in index order, as ``sample_type`` (a cache of ``kind`` is expected)."""
 
-    def __init__(self, cache: str | Path) -> None:
-        self.cache = Path(cache)
+    def __init__(self, cache: str | Path, sample_type: type = CachedSample, kind: str = "dreamstyle") -> None:
+        self.cache, self.sample_type = Path(cache), sample_type
         self.ids, self.settings = read_index(self.cache)
+        found = self.settings.get("kind", "dreamstyle")
+        if found != kind:
+            raise VidstyleInputError(f"{cache} is a {found} cache; this trainer needs a {kind} cache "
+                                     f"(vidstyle cache --kind {kind})")
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, index: int) -> CachedSample:
-        return read_cached_sample(self.cache, self.ids[index])
+    def __getitem__(self, index: int):
+        return read_cached_sample(self.cache, self.ids[index], self.sample_type)

@@ -53,6 +53,17 @@ class DreamStyleTrainConfig(TrainConfig):
         return ratio
 
 
+class MotionTrainConfig(TrainConfig):
+    """StyleMaster's motion LoRA: trained at alpha = +1 on still videos, exported with ``inference_alpha``."""
+
+    cache: Path = Field(description="a motion cache: `vidstyle cache --kind motion`")
+    preset: str | None = "wan2.1-t2v-1.3b"
+    model: str | None = None
+    rank: int = Field(32, ge=1, le=1024)
+    inference_alpha: float = -0.3
+    flow_shift: float = Field(3.0, gt=0)
+
+
 class ProjectionTrainConfig(TrainConfig):
     """StyleMaster's global projection: triplet loss on same-style / different-content images."""
 
