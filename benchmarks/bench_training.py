@@ -1,9 +1,10 @@
-"""Trainer throughput on the tiny configuration: optimizer steps/s and peak memory.
+"""Trainer throughput on tiny configurations: optimizer steps/s and peak memory, one fresh process each.
 
     python -m benchmarks.bench_training
 
-Each trainer runs in a fresh process (peak RSS is per process) on a synthetic cache with the tiny
-I2V shapes at the given latent size; steps/s is measured after two warm-up steps.
+dreamstyle and motion train on synthetic caches with the tiny Wan shapes (3 latent frames of 4x6);
+projection trains on a generated two-style dataset with the tiny CLIP (8 triplets a step). steps/s is
+measured after two warm-up steps; every optimizer step has 2 micro-steps except projection's 1.
 """
 
 from __future__ import annotations
@@ -13,25 +14,46 @@ import json
 import subprocess
 import sys
 
-TRAINER_CODE = """
+COMMON = """
 import sys, time, resource, tempfile
 from pathlib import Path
 sys.path.insert(0, "tests")
-from test_dreamstyle_training import synthetic_cache
-from vidstyle.training.config import DreamStyleTrainConfig
-from vidstyle.training.dreamstyle_trainer import DreamStyleTrainer
 root = Path(tempfile.mkdtemp())
-cfg = DreamStyleTrainConfig(cache=synthetic_cache(root / "cache", count=4), output_dir=root / "out", preset="tiny",
-                            rank={rank}, max_steps={steps}, checkpoint_every=10**6, gradient_checkpointing={ckpt})
 stamps = []
-DreamStyleTrainer(cfg).train(on_step=lambda s, l: stamps.append(time.perf_counter()))
-rate = (len(stamps) - 3) / (stamps[-1] - stamps[2])
-print(rate, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+TRAINERS = {
+    "dreamstyle rank 64": """
+from test_dreamstyle_training import config
+from vidstyle.training.dreamstyle_trainer import DreamStyleTrainer as T
+cfg = config(root, rank=64, max_steps={steps}, checkpoint_every=10**6)
+""",
+    "dreamstyle rank 64, gradient checkpointing": """
+from test_dreamstyle_training import config
+from vidstyle.training.dreamstyle_trainer import DreamStyleTrainer as T
+cfg = config(root, rank=64, max_steps={steps}, checkpoint_every=10**6, gradient_checkpointing=True)
+""",
+    "motion rank 32": """
+from test_motion_training import config
+from vidstyle.training.motion_trainer import MotionTrainer as T
+cfg = config(root, rank=32, max_steps={steps}, checkpoint_every=10**6)
+""",
+    "projection": """
+import test_projection_training as P
+class F:
+    def mktemp(self, name):
+        (root / name).mkdir(); return root / name
+cfg = P.config(P.dataset.__wrapped__(F()), root / "out", max_steps={steps}, checkpoint_every=10**6)
+from vidstyle.training.projection_trainer import ProjectionTrainer as T
+""",
+}
+RUN = """
+T(cfg).train(on_step=lambda s, l: stamps.append(time.perf_counter()))
+print((len(stamps) - 3) / (stamps[-1] - stamps[2]), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
-def measure(rank: int, steps: int, checkpointing: bool) -> tuple[float, float]:
-    code = TRAINER_CODE.format(rank=rank, steps=steps, ckpt=checkpointing)
+def measure(setup: str, steps: int) -> tuple[float, float]:
+    code = COMMON + setup.format(steps=steps) + RUN
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     rate, rss = out.stdout.split()[-2:]
     return float(rate), float(rss)
@@ -43,12 +65,11 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     rows = {}
-    print("| trainer | setting | steps/s (2 micro-steps each) | peak RSS MB |\n|---|---|---|---|")
-    for name, rank, ckpt in [("dreamstyle", 64, False), ("dreamstyle", 64, True), ("dreamstyle", 4, False)]:
-        rate, rss = measure(rank, args.steps, ckpt)
-        setting = f"rank {rank}" + (", gradient checkpointing" if ckpt else "")
-        rows[f"{name} {setting}"] = {"steps_per_s": rate, "peak_rss_mb": rss}
-        print(f"| {name} | {setting} | {rate:.1f} | {rss:.0f} |")
+    print("| trainer | steps/s | peak RSS MB |\n|---|---|---|")
+    for name, setup in TRAINERS.items():
+        rate, rss = measure(setup, args.steps)
+        rows[name] = {"steps_per_s": rate, "peak_rss_mb": rss}
+        print(f"| {name} | {rate:.1f} | {rss:.0f} |")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=2)
