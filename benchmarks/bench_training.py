@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_training
 
-dreamstyle and motion train on synthetic caches with the tiny Wan shapes (3 latent frames of 4x6);
+dreamstyle, motion and controlnet train on synthetic caches with the tiny Wan shapes (3 latent frames of 4x6);
 projection trains on a generated two-style dataset with the tiny CLIP (8 triplets a step). steps/s is
 measured after two warm-up steps; every optimizer step has 2 micro-steps except projection's 1.
 """
@@ -36,6 +36,11 @@ cfg = config(root, rank=64, max_steps={steps}, checkpoint_every=10**6, gradient_
 from test_motion_training import config
 from vidstyle.training.motion_trainer import MotionTrainer as T
 cfg = config(root, rank=32, max_steps={steps}, checkpoint_every=10**6)
+""",
+    "controlnet (stride 2)": """
+from test_controlnet_training import config
+from vidstyle.training.controlnet_trainer import ControlNetTrainer as T
+cfg = config(root, max_steps={steps}, checkpoint_every=10**6)
 """,
     "projection": """
 import test_projection_training as P

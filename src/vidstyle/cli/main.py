@@ -130,7 +130,7 @@ def cache(
     device: str = typer.Option("cpu"),
     dtype: str = typer.Option("float32"),
     quiet: bool = typer.Option(False, "-q", "--quiet"),
-    kind: str = typer.Option("dreamstyle", help="dreamstyle (Wan I2V) or motion (still clips, Wan T2V)."),
+    kind: str = typer.Option("dreamstyle", help="dreamstyle (Wan I2V); motion or controlnet (Wan T2V)."),
     frames: int = typer.Option(81, min=1, max=1001, help="motion: frames per still clip (4k+1)."),
 ) -> None:
     """Encode a dataset once (VAE latents, text and CLIP embeddings) so training runs only the model."""
@@ -142,7 +142,7 @@ def cache(
 
 @app.command()
 def train(
-    what: str = typer.Argument(..., help="dreamstyle (token LoRA), motion (StyleMaster motion LoRA) or projection."),
+    what: str = typer.Argument(..., help="dreamstyle (token LoRA); StyleMaster: motion, controlnet or projection."),
     config: Path = typer.Option(..., "--config", help="YAML config (see docs/training.md)."),
     resume: bool = typer.Option(False, help="Continue from the latest checkpoint in output_dir."),
 ) -> None:

@@ -10,8 +10,8 @@ from vidstyle.backbones import parse_device, parse_dtype
 from vidstyle.cli.methods import METHODS, method_preset
 from vidstyle.errors import VidstyleInputError
 
-TRAINERS = ("dreamstyle", "motion", "projection")
-CACHE_KINDS = ("dreamstyle", "motion")
+TRAINERS = ("dreamstyle", "motion", "controlnet", "projection")
+CACHE_KINDS = ("dreamstyle", "motion", "controlnet")
 
 
 def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, height: int, width: int,
@@ -19,12 +19,17 @@ def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, h
               kind: str = "dreamstyle", frames: int = 81) -> Path:
     """Encode ``dataset`` into the cache ``out`` with the backbone's VAE and text/CLIP encoders.
 
-    ``kind`` dreamstyle: Wan I2V backbone; motion: Wan T2V backbone, still clips of ``frames`` frames.
+    ``kind`` dreamstyle: Wan I2V backbone; motion (still clips of ``frames`` frames) and controlnet
+    (videos and their gray tiles): Wan T2V backbone.
     """
     from vidstyle.backbones import load_pipeline
     from vidstyle.pipelines.segments import valid_frame_count
     from vidstyle.sizing import round_to_multiple
-    from vidstyle.training.build_cache import build_dreamstyle_cache, build_motion_cache
+    from vidstyle.training.build_cache import (
+        build_controlnet_cache,
+        build_dreamstyle_cache,
+        build_motion_cache,
+    )
 
     console = Console(stderr=True, quiet=quiet)
     try:
@@ -52,8 +57,10 @@ def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, h
     size = round_to_multiple(height), round_to_multiple(width)
     if kind == "dreamstyle":
         cached = build_dreamstyle_cache(pipe, dataset, out, *size, max_frames, on_error, (index, count), report)
-    else:
+    elif kind == "motion":
         cached = build_motion_cache(pipe, dataset, out, *size, frames, on_error, (index, count), report)
+    else:
+        cached = build_controlnet_cache(pipe, dataset, out, *size, max_frames, on_error, (index, count), report)
     console.print(f"cache {out}: {len(cached)} samples ({', '.join(f'{v} {k}' for k, v in counts.items())})")
     return out
 
@@ -62,7 +69,13 @@ def run_train(what: str, config_path: Path, resume: bool) -> Path:
     """Train ``what`` from a YAML config; returns the exported weights directory."""
     if what not in TRAINERS:
         raise VidstyleInputError(f"unknown trainer {what!r}; available: {', '.join(TRAINERS)}")
-    from vidstyle.training.config import DreamStyleTrainConfig, MotionTrainConfig, ProjectionTrainConfig, load_config
+    from vidstyle.training.config import (
+        ControlNetTrainConfig,
+        DreamStyleTrainConfig,
+        MotionTrainConfig,
+        ProjectionTrainConfig,
+        load_config,
+    )
 
     if what == "dreamstyle":
         from vidstyle.training.dreamstyle_trainer import DreamStyleTrainer
@@ -72,6 +85,10 @@ def run_train(what: str, config_path: Path, resume: bool) -> Path:
         from vidstyle.training.motion_trainer import MotionTrainer
 
         return MotionTrainer(load_config(config_path, MotionTrainConfig)).train(resume=resume)
+    if what == "controlnet":
+        from vidstyle.training.controlnet_trainer import ControlNetTrainer
+
+        return ControlNetTrainer(load_config(config_path, ControlNetTrainConfig)).train(resume=resume)
     from vidstyle.training.projection_trainer import ProjectionTrainer
 
     return ProjectionTrainer(load_config(config_path, ProjectionTrainConfig)).train(resume=resume)

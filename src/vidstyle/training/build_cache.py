@@ -108,6 +108,16 @@ def build_motion_cache(pipe, dataset: Path, out: Path, height: int, width: int, 
                        height, width, 1, on_error, shard, on_sample)
 
 
+def build_controlnet_cache(pipe, dataset: Path, out: Path, height: int, width: int, max_frames: int | None = None,
+                           on_error: str = "skip", shard: tuple[int, int] = (0, 1),
+                           on_sample: Callable[[str, str], None] | None = None) -> list[str]:
+    """The ControlNet cache: each raw video, its gray tile, and its caption."""
+    from vidstyle.training.controlnet_trainer import encode_control
+
+    return build_cache("controlnet", lambda sample: encode_control(pipe, sample, height, width), dataset, out,
+                       height, width, max_frames, on_error, shard, on_sample)
+
+
 def _report(callback, sample_id: str, status: str) -> None:
     if callback is not None:
         callback(sample_id, status)

@@ -64,6 +64,16 @@ class MotionTrainConfig(TrainConfig):
     flow_shift: float = Field(3.0, gt=0)
 
 
+class ControlNetTrainConfig(TrainConfig):
+    """StyleMaster's gray-tile ControlNet on a frozen Wan T2V transformer."""
+
+    cache: Path = Field(description="a controlnet cache: `vidstyle cache --kind controlnet`")
+    preset: str | None = "wan2.1-t2v-1.3b"
+    model: str | None = None
+    block_stride: int = Field(2, ge=1, description="copy every block_stride-th base block")
+    flow_shift: float = Field(3.0, gt=0)
+
+
 class ProjectionTrainConfig(TrainConfig):
     """StyleMaster's global projection: triplet loss on same-style / different-content images."""
 

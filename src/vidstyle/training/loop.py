@@ -24,8 +24,12 @@ def run_loop(config: TrainConfig, accelerator: Accelerator, model: torch.nn.Modu
              state_dict: Callable[[], dict[str, torch.Tensor]],
              load_state_dict: Callable[[dict[str, torch.Tensor]], None],
              resume: bool = False, on_step: Callable[[int, float], None] | None = None,
-             name: str = "training") -> None:
-    """Optimise to ``config.max_steps`` (from the latest checkpoint when ``resume``)."""
+             name: str = "training", after_backward: Callable[[], None] | None = None) -> None:
+    """Optimise to ``config.max_steps`` (from the latest checkpoint when ``resume``).
+
+    ``after_backward`` runs after every backward pass, e.g. to all-reduce gradients of parameters that
+    DDP cannot see (modules run from hooks rather than through the wrapped forward).
+    """
     start = 0
     if resume and (found := latest_checkpoint(config.output_dir)) is not None:
         weights, state = load_checkpoint(found, optimizer, scheduler)
@@ -44,6 +48,8 @@ def run_loop(config: TrainConfig, accelerator: Accelerator, model: torch.nn.Modu
                 with accelerator.accumulate(model):
                     loss = micro_loss(micro, generator)
                     accelerator.backward(loss)
+                    if after_backward is not None:
+                        after_backward()
                     optimizer.step()
                     scheduler.step()
                     optimizer.zero_grad()

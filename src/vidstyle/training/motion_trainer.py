@@ -58,8 +58,9 @@ def motion_loss(transformer, sample: MotionSample, generator: torch.Generator, s
     return F.mse_loss(pred.float(), eps - x0)
 
 
-def load_t2v_transformer(config: MotionTrainConfig):
-    """The frozen T2V base: ``tiny-t2v`` offline, or a checkpoint's ``transformer`` folder."""
+def load_t2v_transformer(config):
+    """The frozen T2V base of a config with ``preset``/``model``: ``tiny-t2v`` offline, or a checkpoint's
+    ``transformer`` folder."""
     if config.model is None and config.preset == "tiny-t2v":
         from vidstyle.backbones import build_tiny_components
 
