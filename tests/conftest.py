@@ -41,3 +41,23 @@ def media(tmp_path_factory) -> dict[str, Path]:
     first = root / "first.jpg"
     Image.fromarray(smooth_frames(1, 29, 37)[0] // 2).save(first)
     return {"odd": with_audio, "long": long, "style": style, "first": first, "audio_only": root / "audio.m4a"}
+
+
+@pytest.fixture
+def encoded_frames(monkeypatch):
+    """The frames `vidstyle stylize` hands to the encoder, by output file name.
+
+    Equality of outputs is asserted on these: FFmpeg's encoding was seen to vary between runs in one
+    process with identical input frames (README, Limits).
+    """
+    import vidstyle.cli.stylize as stylize_module
+
+    captured: dict[str, object] = {}
+    real_write = stylize_module.write_video
+
+    def recording_write(frames, path, *args, **kwargs):
+        captured[Path(path).name] = frames.copy()
+        return real_write(frames, path, *args, **kwargs)
+
+    monkeypatch.setattr(stylize_module, "write_video", recording_write)
+    return captured

@@ -62,15 +62,10 @@ def test_long_video_without_audio_in_segments(media, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]  # work directory removed
 
 
-def test_interrupted_run_resumes_to_the_same_video(media, tmp_path, monkeypatch):
-    import vidstyle.cli.stylize as stylize_module
+def test_interrupted_run_resumes_to_the_same_video(media, tmp_path, monkeypatch, encoded_frames):
     import vidstyle.pipelines.long_video as long_video
 
-    encoded = {}  # the frames handed to the encoder, per output (the encoder itself is FFmpeg's)
-    real_write = stylize_module.write_video
-    monkeypatch.setattr(stylize_module, "write_video",
-                        lambda frames, path, *a, **k: (encoded.__setitem__(Path(path).name, frames.copy()),
-                                                       real_write(frames, path, *a, **k)))
+    encoded = encoded_frames
     args = [*FAST, "--prompt", "ink", "--segment-frames", "9", "--overlap", "2", "--height", "32", "--width", "48"]
     assert cli("stylize", media["long"], "-o", tmp_path / "full.mp4", *args) == 0
 
@@ -201,7 +196,7 @@ def test_real_process_bad_input_has_no_traceback(tmp_path):
     assert not (tmp_path / "o.mp4").exists()
 
 
-def test_model_option_loads_a_diffusers_saved_wan_i2v_directory(media, tmp_path):
+def test_model_option_loads_a_diffusers_saved_wan_i2v_directory(media, tmp_path, encoded_frames):
     from diffusers import WanImageToVideoPipeline
 
     from vidstyle.backbones import build_tiny_components
@@ -211,7 +206,7 @@ def test_model_option_loads_a_diffusers_saved_wan_i2v_directory(media, tmp_path)
     common = ["--prompt", "x", "--steps", "1", "-q", "--height", "32", "--width", "32"]
     assert cli("stylize", media["odd"], "-o", from_dir, "--model", tmp_path / "wan_i2v", *common) == 0
     assert cli("stylize", media["odd"], "-o", from_preset, "--preset", "tiny", *common) == 0
-    np.testing.assert_array_equal(read_video(from_dir).frames, read_video(from_preset).frames)
+    np.testing.assert_array_equal(encoded_frames["dir.mp4"], encoded_frames["preset.mp4"])
 
 
 def test_model_option_refuses_a_text_to_video_base(media, tmp_path, capsys):

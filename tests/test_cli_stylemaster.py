@@ -71,15 +71,10 @@ def test_transfer_keeps_frames_fps_size_and_audio(media, tmp_path, weights):
     assert got.frames.shape == src.frames.shape and got.fps == src.fps and has_audio(out)
 
 
-def test_transfer_long_video_resumes(media, tmp_path, weights, monkeypatch):
-    import vidstyle.cli.stylize as stylize_module
+def test_transfer_long_video_resumes(media, tmp_path, weights, monkeypatch, encoded_frames):
     import vidstyle.pipelines.long_video as long_video
 
-    encoded = {}
-    real_write = stylize_module.write_video
-    monkeypatch.setattr(stylize_module, "write_video",
-                        lambda frames, path, *a, **k: (encoded.__setitem__(Path(path).name, frames.copy()),
-                                                       real_write(frames, path, *a, **k)))
+    encoded = encoded_frames
     args = ["--method", "stylemaster", "--style-image", media["style"], "--weights", weights, *FAST,
             "--segment-frames", "9", "--overlap", "2", "--height", "32", "--width", "48"]
     assert cli("stylize", media["long"], "-o", tmp_path / "full.mp4", *args) == 0
