@@ -2,9 +2,9 @@
 
     python -m benchmarks.bench_training
 
-dreamstyle, motion and controlnet train on synthetic caches with the tiny Wan shapes (3 latent frames of 4x6);
-projection trains on a generated two-style dataset with the tiny CLIP (8 triplets a step). steps/s is
-measured after two warm-up steps; every optimizer step has 2 micro-steps except projection's 1.
+dreamstyle, motion and controlnet train on synthetic caches with the tiny Wan shapes (3 latent frames
+of 4x6); style on a generated style cache (5-frame videos, tiny CLIP); projection on a generated
+two-style dataset (tiny CLIP, 8 triplets a step). steps/s is measured after two warm-up steps.
 """
 
 from __future__ import annotations
@@ -41,6 +41,16 @@ cfg = config(root, rank=32, max_steps={steps}, checkpoint_every=10**6)
 from test_controlnet_training import config
 from vidstyle.training.controlnet_trainer import ControlNetTrainer as T
 cfg = config(root, max_steps={steps}, checkpoint_every=10**6)
+""",
+    "style (video stage)": """
+import test_style_training as S
+from vidstyle.cli.errors import run_cli
+class F:
+    def mktemp(self, name):
+        (root / name).mkdir(); return root / name
+cache = S.cache.__wrapped__(F())
+cfg = S.config(cache, root / "out", max_steps={steps}, checkpoint_every=10**6)
+from vidstyle.training.style_trainer import StyleTrainer as T
 """,
     "projection": """
 import test_projection_training as P

@@ -13,6 +13,10 @@ from PIL import Image
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+# `accelerate launch` flags for 2 CPU processes (gloo); run with ACCELERATE_USE_CPU=1 in the environment
+ACCELERATE_CPU_2 = ["--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+                    "--dynamo_backend", "no"]
+
 
 @pytest.fixture(scope="session")
 def tiny_pipe():

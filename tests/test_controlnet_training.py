@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import ACCELERATE_CPU_2
 from safetensors.torch import load_file
 
 from vidstyle.adapters.tile_controlnet import WanTileControlNet
@@ -79,8 +80,8 @@ def test_two_processes_keep_identical_weights(tmp_path):
         "save_file({k: v.contiguous() for k, v in t.state_dict().items()},\n"
         "          Path(sys.argv[2]) / f'rank{t.accelerator.process_index}.safetensors')\n")
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                             "--master_port", str(30500 + os.getpid() % 1000), str(script),
+    result = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", *ACCELERATE_CPU_2,
+                             "--main_process_port", str(30500 + os.getpid() % 1000), str(script),
                              str(Path(__file__).parent), str(tmp_path / "mp")], capture_output=True, text=True,
                             timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -116,3 +117,10 @@ def test_cache_and_train_through_the_command_line(tmp_path):
     yaml.write_text(f"cache: {tmp_path / 'cache'}\noutput_dir: {tmp_path / 'run'}\npreset: tiny-t2v\nmax_steps: 2\n")
     assert run_cli(command, ["train", "controlnet", "--config", str(yaml)]) == 0
     assert (tmp_path / "run" / "tile_controlnet" / "tile_controlnet.safetensors").is_file()
+
+
+def test_gradient_checkpointing_is_refused_clearly(tmp_path):
+    from vidstyle.errors import VidstyleInputError
+
+    with pytest.raises(VidstyleInputError, match="gradient_checkpointing"):
+        ControlNetTrainer(config(tmp_path, gradient_checkpointing=True))

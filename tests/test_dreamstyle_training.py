@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import ACCELERATE_CPU_2
 
 from vidstyle.errors import VidstyleInputError
 from vidstyle.training.cache import CachedDataset, write_cached_sample, write_index
@@ -132,11 +133,11 @@ def test_two_processes_keep_identical_weights(tmp_path):
 
     cache = synthetic_cache(tmp_path / "cache", count=4)
     script = Path(__file__).with_name("multiprocess_train.py")
-    # accelerate's own launcher starts one process with --cpu (its multi-CPU path needs MPI); torchrun +
-    # ACCELERATE_USE_CPU gives accelerate a 2-process gloo group
+    # `accelerate launch --cpu` starts one process (its multi-CPU path needs MPI); --multi_gpu launches through
+    # torchrun, and ACCELERATE_USE_CPU makes the group a 2-process gloo one on CPU
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                             "--master_port", str(29500 + os.getpid() % 1000), str(script), str(cache),
+    result = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", *ACCELERATE_CPU_2,
+                             "--main_process_port", str(29500 + os.getpid() % 1000), str(script), str(cache),
                              str(tmp_path / "out")], capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     rank0, rank1 = (load_file(tmp_path / "out" / f"rank{r}.safetensors") for r in (0, 1))
@@ -166,3 +167,9 @@ def test_bf16_and_gradient_checkpointing_train(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("ok bf16")
+
+
+def test_tensorboard_logging_writes_events(tmp_path):
+    DreamStyleTrainer(config(tmp_path, max_steps=2, tensorboard=True)).train()
+    events = list((tmp_path / "out").rglob("events.out.tfevents*"))
+    assert events and events[0].stat().st_size > 0

@@ -96,3 +96,10 @@ def test_cache_and_train_through_the_command_line(tmp_path):
     assert run_cli(command, ["train", "motion", "--config", str(yaml)]) == 0
     assert (tmp_path / "run" / "motion_lora" / "motion_lora.safetensors").is_file()
     assert run_cli(command, [*args[:-2], "--frames", "6", "-q"]) == 2
+
+
+def test_gradient_checkpointing_trains(tmp_path):
+    losses = []
+    MotionTrainer(config(tmp_path, max_steps=2, gradient_checkpointing=True)).train(
+        on_step=lambda step, loss: losses.append(loss))
+    assert len(losses) == 2 and all(np.isfinite(losses))

@@ -130,26 +130,30 @@ def cache(
     device: str = typer.Option("cpu"),
     dtype: str = typer.Option("float32"),
     quiet: bool = typer.Option(False, "-q", "--quiet"),
-    kind: str = typer.Option("dreamstyle", help="dreamstyle (Wan I2V); motion or controlnet (Wan T2V)."),
+    kind: str = typer.Option("dreamstyle", help="dreamstyle (Wan I2V); style, motion or controlnet (Wan T2V)."),
     frames: int = typer.Option(81, min=1, max=1001, help="motion: frames per still clip (4k+1)."),
+    clip_model: str = typer.Option("laion/CLIP-ViT-H-14-laion2B-s32B-b79K", "--clip-model",
+                                   help="style: the CLIP the extractor uses ('tiny' offline)."),
 ) -> None:
     """Encode a dataset once (VAE latents, text and CLIP embeddings) so training runs only the model."""
     from vidstyle.cli.train import run_cache
 
     print(run_cache(dataset, output, preset, model, height, width, max_frames, on_error, shard, device, dtype,
-                    quiet, kind, frames))
+                    quiet, kind, frames, clip_model))
 
 
 @app.command()
 def train(
-    what: str = typer.Argument(..., help="dreamstyle (token LoRA); StyleMaster: motion, controlnet or projection."),
+    what: str = typer.Argument(..., help="dreamstyle; StyleMaster: style, motion, controlnet, projection."),
     config: Path = typer.Option(..., "--config", help="YAML config (see docs/training.md)."),
     resume: bool = typer.Option(False, help="Continue from the latest checkpoint in output_dir."),
 ) -> None:
     """Train a learned part with accelerate (works under `accelerate launch`)."""
     from vidstyle.cli.train import run_train
 
-    print(run_train(what, config, resume))
+    export = run_train(what, config, resume)
+    if int(os.environ.get("RANK", "0")) == 0:  # under a multi-process launch, say it once
+        print(export)
 
 
 def run() -> None:

@@ -10,17 +10,18 @@ from vidstyle.backbones import parse_device, parse_dtype
 from vidstyle.cli.methods import METHODS, method_preset
 from vidstyle.errors import VidstyleInputError
 
-TRAINERS = ("dreamstyle", "motion", "controlnet", "projection")
-CACHE_KINDS = ("dreamstyle", "motion", "controlnet")
+TRAINERS = ("dreamstyle", "style", "motion", "controlnet", "projection")
+CACHE_KINDS = ("dreamstyle", "style", "motion", "controlnet")
 
 
 def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, height: int, width: int,
               max_frames: int | None, on_error: str, shard: str, device: str, dtype: str, quiet: bool,
-              kind: str = "dreamstyle", frames: int = 81) -> Path:
+              kind: str = "dreamstyle", frames: int = 81,
+              clip_model: str = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K") -> Path:
     """Encode ``dataset`` into the cache ``out`` with the backbone's VAE and text/CLIP encoders.
 
-    ``kind`` dreamstyle: Wan I2V backbone; motion (still clips of ``frames`` frames) and controlnet
-    (videos and their gray tiles): Wan T2V backbone.
+    ``kind`` dreamstyle: Wan I2V backbone; style (stylized targets + a reference for ``clip_model``), motion
+    (still clips of ``frames`` frames) and controlnet (videos and their gray tiles): Wan T2V backbone.
     """
     from vidstyle.backbones import load_pipeline
     from vidstyle.pipelines.segments import valid_frame_count
@@ -29,6 +30,7 @@ def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, h
         build_controlnet_cache,
         build_dreamstyle_cache,
         build_motion_cache,
+        build_style_cache,
     )
 
     console = Console(stderr=True, quiet=quiet)
@@ -57,6 +59,8 @@ def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, h
     size = round_to_multiple(height), round_to_multiple(width)
     if kind == "dreamstyle":
         cached = build_dreamstyle_cache(pipe, dataset, out, *size, max_frames, on_error, (index, count), report)
+    elif kind == "style":
+        cached = build_style_cache(pipe, clip_model, dataset, out, *size, max_frames, on_error, (index, count), report)
     elif kind == "motion":
         cached = build_motion_cache(pipe, dataset, out, *size, frames, on_error, (index, count), report)
     else:
@@ -74,6 +78,7 @@ def run_train(what: str, config_path: Path, resume: bool) -> Path:
         DreamStyleTrainConfig,
         MotionTrainConfig,
         ProjectionTrainConfig,
+        StyleTrainConfig,
         load_config,
     )
 
@@ -81,6 +86,10 @@ def run_train(what: str, config_path: Path, resume: bool) -> Path:
         from vidstyle.training.dreamstyle_trainer import DreamStyleTrainer
 
         return DreamStyleTrainer(load_config(config_path, DreamStyleTrainConfig)).train(resume=resume)
+    if what == "style":
+        from vidstyle.training.style_trainer import StyleTrainer
+
+        return StyleTrainer(load_config(config_path, StyleTrainConfig)).train(resume=resume)
     if what == "motion":
         from vidstyle.training.motion_trainer import MotionTrainer
 

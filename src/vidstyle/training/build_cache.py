@@ -118,6 +118,26 @@ def build_controlnet_cache(pipe, dataset: Path, out: Path, height: int, width: i
                        height, width, max_frames, on_error, shard, on_sample)
 
 
+def build_style_cache(pipe, clip_id: str, dataset: Path, out: Path, height: int, width: int,
+                      max_frames: int | None = None, on_error: str = "skip", shard: tuple[int, int] = (0, 1),
+                      on_sample: Callable[[str, str], None] | None = None) -> list[str]:
+    """The StyleMaster style cache: stylized latents, caption, and a reference prepared for ``clip_id``."""
+    from vidstyle.style.clip import load_clip_preprocessors
+    from vidstyle.training.style_trainer import encode_style_sample, write_null_text
+
+    tokenizer, processor = load_clip_preprocessors(clip_id)
+    write_null_text(pipe, out)
+
+    def requirement(record) -> str | None:
+        if record.stylized is None or not record.style_refs:
+            return "the style trainer needs a stylized video or image and a style reference"
+        return None
+
+    encode = lambda sample: encode_style_sample(pipe, tokenizer, processor, sample, height, width)  # noqa: E731
+    return build_cache("style", encode, dataset, out, height, width, max_frames, on_error, shard, on_sample,
+                       requirement)
+
+
 def _report(callback, sample_id: str, status: str) -> None:
     if callback is not None:
         callback(sample_id, status)

@@ -74,6 +74,23 @@ class ControlNetTrainConfig(TrainConfig):
     flow_shift: float = Field(3.0, gt=0)
 
 
+class StyleTrainConfig(TrainConfig):
+    """StyleMaster's style module: extractor (Q-Former, local head) + style cross-attention."""
+
+    cache: Path = Field(description="a style cache: `vidstyle cache --kind style`")
+    preset: str | None = "wan2.1-t2v-1.3b"
+    model: str | None = None
+    stage: Literal["image", "video"] = "image"
+    clip_model: str = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
+    extractor_options: dict = Field(default_factory=dict, description="other StyleExtractorConfig fields")
+    init_from: Path | None = Field(None, description="an earlier stage's export (the video stage starts here)")
+    init_projection: Path | None = Field(None, description="a projection trainer's style_extractor export")
+    train_projection: bool = False
+    text_dropout: float = Field(0.1, ge=0, le=1)
+    style_dropout: float = Field(0.0, ge=0, le=1, description="no-style steps train nothing here: see the trainer")
+    flow_shift: float = Field(3.0, gt=0)
+
+
 class ProjectionTrainConfig(TrainConfig):
     """StyleMaster's global projection: triplet loss on same-style / different-content images."""
 
