@@ -119,8 +119,15 @@ def test_cache_and_train_through_the_command_line(tmp_path):
     assert (tmp_path / "run" / "tile_controlnet" / "tile_controlnet.safetensors").is_file()
 
 
-def test_gradient_checkpointing_is_refused_clearly(tmp_path):
-    from vidstyle.errors import VidstyleInputError
-
-    with pytest.raises(VidstyleInputError, match="gradient_checkpointing"):
-        ControlNetTrainer(config(tmp_path, gradient_checkpointing=True))
+def test_gradient_checkpointing_gives_the_same_gradients(tmp_path):
+    grads = []
+    for checkpointing in (False, True):
+        trainer = ControlNetTrainer(config(tmp_path / str(checkpointing), gradient_checkpointing=checkpointing))
+        with torch.no_grad():  # non-zero projections, so the control blocks are in the graph
+            for p in trainer.controlnet.zero_projections.parameters():
+                p.fill_(0.01)
+        trainer.micro_loss(0, torch.Generator().manual_seed(0)).backward()
+        grads.append({n: p.grad.clone() for n, p in trainer.controlnet.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys() and any(".attn1." in k for k in grads[1])
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, rtol=1e-4, atol=1e-6)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.utils.checkpoint
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
@@ -99,6 +100,7 @@ class WanTileControlNet(nn.Module):
             nn.init.zeros_(proj.bias)
         self.requires_grad_(True)
         self._handles: list[RemovableHandle] = []
+        self.checkpoint_blocks = False
         self._state: tuple | None = None
 
     def num_parameters(self) -> int:
@@ -130,6 +132,20 @@ class WanTileControlNet(nn.Module):
         self._handles += [transformer.blocks[i].register_forward_hook(_inject_hook(self, j))
                           for j, i in enumerate(self.block_indices)]
         return list(self._handles)
+
+    def enable_gradient_checkpointing(self, transformer: nn.Module) -> None:
+        """Gradient checkpointing that is safe with the hooks: the base blocks this ControlNet hooks run plainly
+        (a recomputation would re-run their hooks), every other base block and every control block is
+        checkpointed. Uses diffusers' ``gradient_checkpointing_func`` extension point."""
+        hooked = {id(transformer.blocks[i]) for i in self.block_indices}
+
+        def checkpoint_unhooked(module: nn.Module, *args):
+            if id(module) in hooked:
+                return module(*args)
+            return torch.utils.checkpoint.checkpoint(module.__call__, *args, use_reentrant=False)
+
+        transformer.enable_gradient_checkpointing(gradient_checkpointing_func=checkpoint_unhooked)
+        self.checkpoint_blocks = True
 
     def detach(self) -> None:
         """Remove every hook and release the shared call context."""
@@ -174,8 +190,10 @@ def _start_hook(net: WanTileControlNet, transformer: nn.Module, context: CallCon
         scale = float(context.kwargs.get(CONTROL_SCALE_KEY, net.config.conditioning_scale))
         if latents is None or scale == 0.0:
             return
-        if getattr(transformer, "gradient_checkpointing", False) and torch.is_grad_enabled():
-            raise RuntimeError("the tile ControlNet does not support the base's gradient checkpointing")
+        if getattr(transformer, "gradient_checkpointing", False) and torch.is_grad_enabled() \
+                and not net.checkpoint_blocks:
+            raise RuntimeError("with the tile ControlNet, enable checkpointing through "
+                               "WanTileControlNet.enable_gradient_checkpointing(transformer)")
         hidden, encoder_hidden, temb, rotary = _block_inputs(args, kwargs)
         tokens = net.embed(latents, hidden.shape[0], context.grid)
         c = hidden.to(tokens.dtype) + tokens
@@ -191,7 +209,11 @@ def _inject_hook(net: WanTileControlNet, j: int):
         if net._state is None:
             return None
         c, encoder_hidden, temb, rotary, scale = net._state
-        c = net.blocks[j](c, encoder_hidden, temb, rotary)
+        if net.checkpoint_blocks and torch.is_grad_enabled():
+            c = torch.utils.checkpoint.checkpoint(net.blocks[j].__call__, c, encoder_hidden, temb, rotary,
+                                                  use_reentrant=False)
+        else:
+            c = net.blocks[j](c, encoder_hidden, temb, rotary)
         net._state = None if j == len(net.blocks) - 1 else (c, encoder_hidden, temb, rotary, scale)
         return output + (scale * net.zero_projections[j](c)).to(output.device, output.dtype)
 

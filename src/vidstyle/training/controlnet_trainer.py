@@ -18,7 +18,6 @@ from accelerate.utils import set_seed
 from vidstyle.adapters.gray_tile import gray_tile_control
 from vidstyle.adapters.serialization import load_strict
 from vidstyle.adapters.tile_controlnet import CONTROL_LATENTS_KEY, TileControlNetConfig, WanTileControlNet
-from vidstyle.errors import VidstyleInputError
 from vidstyle.training.cache import CachedDataset
 from vidstyle.training.config import ControlNetTrainConfig
 from vidstyle.training.loop import make_accelerator, make_optimizer, run_loop
@@ -66,9 +65,6 @@ class ControlNetTrainer:
     """Trains a :class:`WanTileControlNet`; exports ``OUTPUT/tile_controlnet`` (the pipelines' format)."""
 
     def __init__(self, config: ControlNetTrainConfig, transformer=None) -> None:
-        if config.gradient_checkpointing:
-            raise VidstyleInputError("gradient_checkpointing is not supported by the ControlNet trainer: its hooks "
-                                     "share state across blocks that checkpointing would re-run")
         self.config = config
         self.dataset = CachedDataset(config.cache, ControlSample, kind="controlnet")
         self.accelerator = make_accelerator(config)
@@ -77,6 +73,8 @@ class ControlNetTrainer:
         set_seed(config.seed)
         self.controlnet = WanTileControlNet(transformer, TileControlNetConfig(block_stride=config.block_stride))
         self.controlnet.attach(transformer)
+        if config.gradient_checkpointing:
+            self.controlnet.enable_gradient_checkpointing(transformer)
         self.params = [p for p in self.controlnet.parameters() if p.requires_grad]
         optimizer, scheduler = make_optimizer(config, self.params)
         # the ControlNet runs from hooks inside the transformer's forward, where a DDP wrapper would never
