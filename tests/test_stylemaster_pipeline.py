@@ -130,3 +130,32 @@ def test_bad_calls(pipe):
         generate(pipe, num_frames=8)
     with pytest.raises(ValueError, match="multiples of 16"):
         pipe("a cat", style_image=STYLE, height=40, width=48, num_frames=9, num_inference_steps=1)
+
+
+def test_control_blocks_run_twice_per_step_not_three_times(pipe):
+    calls = []
+    hook = pipe.controlnet.blocks[0].register_forward_hook(lambda *a: calls.append(1))
+    try:
+        generate(pipe, video=VIDEO, control_fraction=1.0)
+    finally:
+        hook.remove()
+    assert len(calls) == 3 * 2  # 3 steps; the text and text+style passes share one control computation
+
+
+def test_a_shared_control_cache_reproduces_the_output_exactly(pipe):
+    from vidstyle.adapters.tile_controlnet import CONTROL_CACHE_KEY, CONTROL_LATENTS_KEY
+
+    g = torch.Generator().manual_seed(0)
+    x, text = torch.randn(1, 16, 3, 4, 6, generator=g), torch.randn(1, 512, 32, generator=g)
+    control = torch.randn(1, 16, 3, 4, 6, generator=g)
+    cache: dict = {}
+    calls = []
+    hook = pipe.controlnet.blocks[0].register_forward_hook(lambda *a: calls.append(1))
+    try:
+        with torch.no_grad():
+            outputs = [pipe.transformer(x, torch.tensor([500.0]), text, return_dict=False,
+                                        attention_kwargs={CONTROL_LATENTS_KEY: control, CONTROL_CACHE_KEY: cache})[0]
+                       for _ in range(2)]
+    finally:
+        hook.remove()
+    assert torch.equal(outputs[0], outputs[1]) and len(calls) == 1 and len(cache) == len(pipe.controlnet.blocks)

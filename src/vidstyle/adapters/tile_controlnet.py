@@ -37,6 +37,9 @@ from vidstyle.errors import VidstyleInputError
 
 CONTROL_LATENTS_KEY = "control_latents"
 CONTROL_SCALE_KEY = "control_scale"
+# a dict shared by calls whose inputs (latents, timestep, text, control, scale) are identical: the first
+# call stores each block's residual there, later ones reuse them instead of running the control blocks
+CONTROL_CACHE_KEY = "control_cache"
 CONTROL_CHANNELS = 16
 NAME, FORMAT = "tile_controlnet", "vidstyle.tile_controlnet"
 _BLOCK_ARGS = ("hidden_states", "encoder_hidden_states", "temb", "rotary_emb")
@@ -190,6 +193,10 @@ def _start_hook(net: WanTileControlNet, transformer: nn.Module, context: CallCon
         scale = float(context.kwargs.get(CONTROL_SCALE_KEY, net.config.conditioning_scale))
         if latents is None or scale == 0.0:
             return
+        cache = context.kwargs.get(CONTROL_CACHE_KEY)
+        if cache is not None and len(cache) == len(net.blocks):  # every residual is known: reuse them
+            net._state = ("cached", cache)
+            return
         if getattr(transformer, "gradient_checkpointing", False) and torch.is_grad_enabled() \
                 and not net.checkpoint_blocks:
             raise RuntimeError("with the tile ControlNet, enable checkpointing through "
@@ -197,7 +204,7 @@ def _start_hook(net: WanTileControlNet, transformer: nn.Module, context: CallCon
         hidden, encoder_hidden, temb, rotary = _block_inputs(args, kwargs)
         tokens = net.embed(latents, hidden.shape[0], context.grid)
         c = hidden.to(tokens.dtype) + tokens
-        net._state = (c, encoder_hidden.to(tokens.dtype), temb, rotary, scale)
+        net._state = (c, encoder_hidden.to(tokens.dtype), temb, rotary, scale, cache)
 
     return hook
 
@@ -208,14 +215,22 @@ def _inject_hook(net: WanTileControlNet, j: int):
     def hook(block: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
         if net._state is None:
             return None
-        c, encoder_hidden, temb, rotary, scale = net._state
+        if net._state[0] == "cached":
+            residual = net._state[1][j]
+            if j == len(net.blocks) - 1:
+                net._state = None
+            return output + residual.to(output.device, output.dtype)
+        c, encoder_hidden, temb, rotary, scale, cache = net._state
         if net.checkpoint_blocks and torch.is_grad_enabled():
             c = torch.utils.checkpoint.checkpoint(net.blocks[j].__call__, c, encoder_hidden, temb, rotary,
                                                   use_reentrant=False)
         else:
             c = net.blocks[j](c, encoder_hidden, temb, rotary)
-        net._state = None if j == len(net.blocks) - 1 else (c, encoder_hidden, temb, rotary, scale)
-        return output + (scale * net.zero_projections[j](c)).to(output.device, output.dtype)
+        net._state = None if j == len(net.blocks) - 1 else (c, encoder_hidden, temb, rotary, scale, cache)
+        residual = scale * net.zero_projections[j](c)
+        if cache is not None:
+            cache[j] = residual
+        return output + residual.to(output.device, output.dtype)
 
     return hook
 

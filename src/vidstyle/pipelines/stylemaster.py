@@ -22,7 +22,12 @@ from diffusers.utils.torch_utils import randn_tensor
 from vidstyle.adapters.gray_tile import gray_tile_control
 from vidstyle.adapters.motion_lora import MotionLoRAAdapter
 from vidstyle.adapters.style_attention import STYLE_TOKENS_KEY, StyleAttentionAdapter, StyleAttentionConfig
-from vidstyle.adapters.tile_controlnet import CONTROL_LATENTS_KEY, CONTROL_SCALE_KEY, WanTileControlNet
+from vidstyle.adapters.tile_controlnet import (
+    CONTROL_CACHE_KEY,
+    CONTROL_LATENTS_KEY,
+    CONTROL_SCALE_KEY,
+    WanTileControlNet,
+)
 from vidstyle.guidance import three_pass_guidance
 from vidstyle.pipelines.latents import VideoInput, WanLatentsMixin
 from vidstyle.style import StyleExtractor
@@ -183,13 +188,16 @@ class StyleMasterPipeline(WanLatentsMixin, WanPipeline):
             for i, t in enumerate(timesteps):
                 self._current_timestep = t
                 plain: dict[str, Any] = {}
+                shared: dict[str, Any] = {}
                 if control_latents is not None:
                     active = self._control_active(i, len(timesteps), control_fraction)
                     strength = self.controlnet.config.conditioning_scale if control_scale is None else control_scale
                     plain = {CONTROL_LATENTS_KEY: control_latents, CONTROL_SCALE_KEY: strength if active else 0.0}
+                    # the text and text+style passes give the control blocks identical inputs: compute once
+                    shared = {CONTROL_CACHE_KEY: {}}
                 x, timestep = latents.to(dtype), t.expand(1)
-                n_full = self._predict(x, timestep, text, {**plain, STYLE_TOKENS_KEY: style_tokens})
-                n_text = self._predict(x, timestep, text, plain)
+                n_full = self._predict(x, timestep, text, {**plain, **shared, STYLE_TOKENS_KEY: style_tokens})
+                n_text = self._predict(x, timestep, text, {**plain, **shared})
                 n_neg = self._predict(x, timestep, negative, plain) if guidance_scale != 1 else n_text
                 noise = three_pass_guidance(n_neg.float(), n_text.float(), n_full.float(), guidance_scale,
                                             style_guidance_scale)
