@@ -20,8 +20,7 @@ from vidstyle.adapters.serialization import load_strict
 from vidstyle.adapters.tile_controlnet import CONTROL_LATENTS_KEY, TileControlNetConfig, WanTileControlNet
 from vidstyle.training.cache import CachedDataset
 from vidstyle.training.config import ControlNetTrainConfig
-from vidstyle.training.loop import make_accelerator, make_optimizer, run_loop
-from vidstyle.training.motion_trainer import load_t2v_transformer
+from vidstyle.training.loop import load_frozen_transformer, make_accelerator, make_optimizer, run_loop, sample_index
 
 
 @dataclass
@@ -68,7 +67,7 @@ class ControlNetTrainer:
         self.config = config
         self.dataset = CachedDataset(config.cache, ControlSample, kind="controlnet")
         self.accelerator = make_accelerator(config)
-        transformer = transformer if transformer is not None else load_t2v_transformer(config)
+        transformer = transformer if transformer is not None else load_frozen_transformer(config, "tiny-t2v")
         transformer.requires_grad_(False)
         set_seed(config.seed)
         self.controlnet = WanTileControlNet(transformer, TileControlNetConfig(block_stride=config.block_stride))
@@ -90,9 +89,7 @@ class ControlNetTrainer:
                     p.grad = self.accelerator.reduce(p.grad, reduction="mean")
 
     def micro_loss(self, micro: int, generator: torch.Generator) -> torch.Tensor:
-        epoch, position = divmod(micro, len(self.dataset))
-        order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.config.seed + epoch))
-        sample = self.dataset[int(order[position])].to(self.accelerator.device)
+        sample = self.dataset[sample_index(micro, len(self.dataset), self.config.seed)].to(self.accelerator.device)
         return controlnet_loss(self.transformer, sample, generator, shift=self.config.flow_shift)
 
     def state_dict(self) -> dict[str, torch.Tensor]:

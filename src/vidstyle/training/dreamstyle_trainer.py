@@ -18,25 +18,7 @@ from vidstyle.errors import VidstyleInputError
 from vidstyle.training.cache import CachedDataset
 from vidstyle.training.config import DreamStyleTrainConfig
 from vidstyle.training.dreamstyle_objective import dreamstyle_loss, sample_condition
-from vidstyle.training.loop import make_accelerator, make_optimizer, run_loop
-
-
-def load_i2v_transformer(config: DreamStyleTrainConfig):
-    """The frozen base transformer: the offline ``tiny`` one, or a checkpoint's ``transformer`` folder."""
-    if config.model is None and config.preset == "tiny":
-        from vidstyle.backbones import build_tiny_components
-
-        return build_tiny_components("i2v")["transformer"]
-    from diffusers import WanTransformer3DModel
-
-    from vidstyle.backbones import get_preset
-
-    source = config.model or get_preset(config.preset).hub_id
-    dtype = torch.bfloat16 if config.mixed_precision == "bf16" else torch.float32
-    try:
-        return WanTransformer3DModel.from_pretrained(source, subfolder="transformer", dtype=dtype)
-    except (OSError, ValueError) as err:
-        raise VidstyleInputError(f"could not load transformer from {source}: {str(err).splitlines()[0]}") from None
+from vidstyle.training.loop import load_frozen_transformer, make_accelerator, make_optimizer, run_loop, sample_index
 
 
 class DreamStyleTrainer:
@@ -48,7 +30,7 @@ class DreamStyleTrainer:
         # each step trains only the up matrices of the token types its condition uses, and ranks may draw
         # different conditions: DDP must expect unused parameters
         self.accelerator = make_accelerator(config, find_unused_parameters=True)
-        transformer = transformer if transformer is not None else load_i2v_transformer(config)
+        transformer = transformer if transformer is not None else load_frozen_transformer(config, "tiny")
         transformer.requires_grad_(False)
         set_seed(config.seed)  # the adapter's initial A matrices come from the config's seed
         if config.gradient_checkpointing:
@@ -65,14 +47,8 @@ class DreamStyleTrainer:
         optimizer, scheduler = make_optimizer(config, params)
         self.transformer, self.optimizer, self.scheduler = self.accelerator.prepare(transformer, optimizer, scheduler)
 
-    def _sample_index(self, micro: int) -> int:
-        """The sample of global micro-step ``micro``: a fresh seeded permutation every epoch."""
-        epoch, position = divmod(micro, len(self.dataset))
-        order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.config.seed + epoch))
-        return int(order[position])
-
     def micro_loss(self, micro: int, generator: torch.Generator) -> torch.Tensor:
-        sample = self.dataset[self._sample_index(micro)].to(self.accelerator.device)
+        sample = self.dataset[sample_index(micro, len(self.dataset), self.config.seed)].to(self.accelerator.device)
         condition = sample_condition(self.config.condition_ratio, generator)
         return dreamstyle_loss(self.transformer, sample, condition, generator, shift=self.config.flow_shift)
 

@@ -86,3 +86,30 @@ def progress(disable: bool) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.speed} it/s"),
                     TimeElapsedColumn(), disable=disable, transient=True)
+
+
+def sample_index(micro: int, count: int, seed: int) -> int:
+    """The dataset index of global micro-step ``micro``: a fresh seeded permutation every epoch."""
+    epoch, position = divmod(micro, count)
+    return int(torch.randperm(count, generator=torch.Generator().manual_seed(seed + epoch))[position])
+
+
+def load_frozen_transformer(config, tiny_preset: str):
+    """The base transformer of a config with ``preset``/``model``: built offline for ``tiny_preset``, else the
+    ``transformer`` folder of a hub id or local diffusers directory (bf16 under bf16 mixed precision)."""
+    from vidstyle.errors import VidstyleInputError
+
+    if config.model is None and config.preset == tiny_preset:
+        from vidstyle.backbones import build_tiny_components
+
+        return build_tiny_components("i2v" if tiny_preset == "tiny" else "t2v")["transformer"]
+    from diffusers import WanTransformer3DModel
+
+    from vidstyle.backbones import get_preset
+
+    source = config.model or get_preset(config.preset).hub_id
+    dtype = torch.bfloat16 if config.mixed_precision == "bf16" else torch.float32
+    try:
+        return WanTransformer3DModel.from_pretrained(source, subfolder="transformer", dtype=dtype)
+    except (OSError, ValueError) as err:
+        raise VidstyleInputError(f"could not load transformer from {source}: {str(err).splitlines()[0]}") from None

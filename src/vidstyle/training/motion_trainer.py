@@ -17,10 +17,9 @@ from accelerate.utils import set_seed
 
 from vidstyle.adapters.motion_lora import MotionLoRAAdapter, MotionLoRAConfig
 from vidstyle.adapters.serialization import load_strict
-from vidstyle.errors import VidstyleInputError
 from vidstyle.training.cache import CachedDataset
 from vidstyle.training.config import MotionTrainConfig
-from vidstyle.training.loop import make_accelerator, make_optimizer, run_loop
+from vidstyle.training.loop import load_frozen_transformer, make_accelerator, make_optimizer, run_loop, sample_index
 
 
 @dataclass
@@ -58,25 +57,6 @@ def motion_loss(transformer, sample: MotionSample, generator: torch.Generator, s
     return F.mse_loss(pred.float(), eps - x0)
 
 
-def load_t2v_transformer(config):
-    """The frozen T2V base of a config with ``preset``/``model``: ``tiny-t2v`` offline, or a checkpoint's
-    ``transformer`` folder."""
-    if config.model is None and config.preset == "tiny-t2v":
-        from vidstyle.backbones import build_tiny_components
-
-        return build_tiny_components("t2v")["transformer"]
-    from diffusers import WanTransformer3DModel
-
-    from vidstyle.backbones import get_preset
-
-    source = config.model or get_preset(config.preset).hub_id
-    dtype = torch.bfloat16 if config.mixed_precision == "bf16" else torch.float32
-    try:
-        return WanTransformer3DModel.from_pretrained(source, subfolder="transformer", dtype=dtype)
-    except (OSError, ValueError) as err:
-        raise VidstyleInputError(f"could not load transformer from {source}: {str(err).splitlines()[0]}") from None
-
-
 class MotionTrainer:
     """Trains a :class:`MotionLoRAAdapter` at alpha = +1; exports ``OUTPUT/motion_lora`` (alpha saved as -0.3)."""
 
@@ -84,7 +64,7 @@ class MotionTrainer:
         self.config = config
         self.dataset = CachedDataset(config.cache, MotionSample, kind="motion")
         self.accelerator = make_accelerator(config)
-        transformer = transformer if transformer is not None else load_t2v_transformer(config)
+        transformer = transformer if transformer is not None else load_frozen_transformer(config, "tiny-t2v")
         transformer.requires_grad_(False)
         set_seed(config.seed)
         if config.gradient_checkpointing:
@@ -97,9 +77,7 @@ class MotionTrainer:
         self.transformer, self.optimizer, self.scheduler = self.accelerator.prepare(transformer, optimizer, scheduler)
 
     def micro_loss(self, micro: int, generator: torch.Generator) -> torch.Tensor:
-        epoch, position = divmod(micro, len(self.dataset))
-        order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.config.seed + epoch))
-        sample = self.dataset[int(order[position])].to(self.accelerator.device)
+        sample = self.dataset[sample_index(micro, len(self.dataset), self.config.seed)].to(self.accelerator.device)
         return motion_loss(self.transformer, sample, generator, shift=self.config.flow_shift)
 
     def state_dict(self) -> dict[str, torch.Tensor]:

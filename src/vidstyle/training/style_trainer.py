@@ -26,8 +26,7 @@ from vidstyle.style import StyleExtractor, StyleExtractorConfig
 from vidstyle.style.clip import load_clip_model
 from vidstyle.training.cache import CachedDataset
 from vidstyle.training.config import StyleTrainConfig
-from vidstyle.training.loop import make_accelerator, make_optimizer, run_loop
-from vidstyle.training.motion_trainer import load_t2v_transformer
+from vidstyle.training.loop import load_frozen_transformer, make_accelerator, make_optimizer, run_loop, sample_index
 
 NULL_TEXT = "null_text.safetensors"
 
@@ -92,7 +91,7 @@ class StyleTrainer:
                                      f"samples for the {config.stage} stage")
         self.null_text = load_file(Path(config.cache) / NULL_TEXT)["text"]
         self.accelerator = make_accelerator(config, find_unused_parameters=True)
-        transformer = transformer if transformer is not None else load_t2v_transformer(config)
+        transformer = transformer if transformer is not None else load_frozen_transformer(config, "tiny-t2v")
         transformer.requires_grad_(False)
         set_seed(config.seed)
         if config.gradient_checkpointing:
@@ -119,9 +118,8 @@ class StyleTrainer:
             transformer, StyleTokensModule(extractor), optimizer, scheduler)
 
     def micro_loss(self, micro: int, generator: torch.Generator) -> torch.Tensor:
-        epoch, position = divmod(micro, len(self.indices))
-        order = torch.randperm(len(self.indices), generator=torch.Generator().manual_seed(self.config.seed + epoch))
-        sample = self.dataset[self.indices[int(order[position])]].to(self.accelerator.device)
+        sample = self.dataset[self.indices[sample_index(micro, len(self.indices), self.config.seed)]]
+        sample = sample.to(self.accelerator.device)
         drop_text = bool(torch.rand((), generator=generator) < self.config.text_dropout)
         drop_style = bool(torch.rand((), generator=generator) < self.config.style_dropout)
         shuffle_seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
