@@ -13,6 +13,15 @@ from PIL import Image
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+def free_port() -> int:
+    """A TCP port the OS reports free on 127.0.0.1 (for a multi-process rendezvous)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 # `accelerate launch` flags for 2 CPU processes (gloo); run with ACCELERATE_USE_CPU=1 in the environment
 ACCELERATE_CPU_2 = ["--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
                     "--dynamo_backend", "no"]

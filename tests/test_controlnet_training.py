@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ACCELERATE_CPU_2
+from conftest import ACCELERATE_CPU_2, free_port
 from safetensors.torch import load_file
 
 from vidstyle.adapters.tile_controlnet import WanTileControlNet
@@ -81,7 +81,7 @@ def test_two_processes_keep_identical_weights(tmp_path):
         "          Path(sys.argv[2]) / f'rank{t.accelerator.process_index}.safetensors')\n")
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", *ACCELERATE_CPU_2,
-                             "--main_process_port", str(30500 + os.getpid() % 1000), str(script),
+                             "--main_process_port", str(free_port()), str(script),
                              str(Path(__file__).parent), str(tmp_path / "mp")], capture_output=True, text=True,
                             timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ACCELERATE_CPU_2
+from conftest import ACCELERATE_CPU_2, free_port
 
 from vidstyle.errors import VidstyleInputError
 from vidstyle.training.cache import CachedDataset, write_cached_sample, write_index
@@ -137,7 +137,7 @@ def test_two_processes_keep_identical_weights(tmp_path):
     # torchrun, and ACCELERATE_USE_CPU makes the group a 2-process gloo one on CPU
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", *ACCELERATE_CPU_2,
-                             "--main_process_port", str(29500 + os.getpid() % 1000), str(script), str(cache),
+                             "--main_process_port", str(free_port()), str(script), str(cache),
                              str(tmp_path / "out")], capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     rank0, rank1 = (load_file(tmp_path / "out" / f"rank{r}.safetensors") for r in (0, 1))
