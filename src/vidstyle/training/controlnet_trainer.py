@@ -20,6 +20,7 @@ from vidstyle.adapters.serialization import load_strict
 from vidstyle.adapters.tile_controlnet import CONTROL_LATENTS_KEY, TileControlNetConfig, WanTileControlNet
 from vidstyle.training.cache import CachedDataset
 from vidstyle.training.config import ControlNetTrainConfig
+from vidstyle.training.flow_matching import flow_matching_draw
 from vidstyle.training.loop import load_frozen_transformer, make_accelerator, make_optimizer, run_loop, sample_index
 
 
@@ -49,9 +50,7 @@ def controlnet_loss(transformer, sample: ControlSample, generator: torch.Generat
                     num_train_timesteps: int = 1000) -> torch.Tensor:
     """Flow matching on every frame with the control latents in ``attention_kwargs`` (scalar MSE)."""
     x0 = sample.video.float()
-    u = torch.rand((), generator=generator)
-    sigma = float(shift * u / (1 + (shift - 1) * u))
-    eps = torch.randn(x0.shape, generator=generator).to(x0.device)
+    sigma, eps = flow_matching_draw(x0, generator, shift)
     dtype = next(transformer.parameters()).dtype
     timestep = torch.full((1,), sigma * num_train_timesteps, device=x0.device)
     pred = transformer(hidden_states=((1 - sigma) * x0 + sigma * eps).to(dtype), timestep=timestep,

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from vidstyle.adapters.call_context import FRAME_TYPES_KEY
 from vidstyle.conditioning import DreamStyleCondition
+from vidstyle.training.flow_matching import flow_matching_draw
 
 CONDITION_TYPES = ("text", "style_image", "first_frame")
 
@@ -71,9 +72,7 @@ def dreamstyle_loss(transformer, sample: CachedSample, condition: str, generator
     """Flow-matching MSE on the target frames for one sample and condition type (scalar)."""
     layout, text, clip = build_step(sample, condition)
     x0 = sample.stylized.float()
-    u = torch.rand((), generator=generator)
-    sigma = float(shift * u / (1 + (shift - 1) * u))  # the shifted schedule inference samples from
-    eps = torch.randn(x0.shape, generator=generator).to(x0.device)
+    sigma, eps = flow_matching_draw(x0, generator, shift)
     noisy = (1 - sigma) * x0 + sigma * eps
     clean_cond = layout.clean_condition_latents()
     cond_noise = None if clean_cond is None else torch.randn(clean_cond.shape, generator=generator).to(x0.device)

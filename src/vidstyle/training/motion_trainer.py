@@ -19,6 +19,7 @@ from vidstyle.adapters.motion_lora import MotionLoRAAdapter, MotionLoRAConfig
 from vidstyle.adapters.serialization import load_strict
 from vidstyle.training.cache import CachedDataset
 from vidstyle.training.config import MotionTrainConfig
+from vidstyle.training.flow_matching import flow_matching_draw
 from vidstyle.training.loop import load_frozen_transformer, make_accelerator, make_optimizer, run_loop, sample_index
 
 
@@ -46,9 +47,7 @@ def motion_loss(transformer, sample: MotionSample, generator: torch.Generator, s
                 num_train_timesteps: int = 1000) -> torch.Tensor:
     """Flow matching on every frame: ``x_t = (1 - s) x0 + s eps``, target ``eps - x0`` (scalar MSE)."""
     x0 = sample.still.float()
-    u = torch.rand((), generator=generator)
-    sigma = float(shift * u / (1 + (shift - 1) * u))
-    eps = torch.randn(x0.shape, generator=generator).to(x0.device)
+    sigma, eps = flow_matching_draw(x0, generator, shift)
     dtype = next(transformer.parameters()).dtype
     noisy = ((1 - sigma) * x0 + sigma * eps).to(dtype)
     timestep = torch.full((1,), sigma * num_train_timesteps, device=x0.device)

@@ -26,6 +26,7 @@ from vidstyle.style import StyleExtractor, StyleExtractorConfig
 from vidstyle.style.clip import load_clip_model
 from vidstyle.training.cache import CachedDataset
 from vidstyle.training.config import StyleTrainConfig
+from vidstyle.training.flow_matching import flow_matching_draw
 from vidstyle.training.loop import load_frozen_transformer, make_accelerator, make_optimizer, run_loop, sample_index
 
 NULL_TEXT = "null_text.safetensors"
@@ -124,9 +125,7 @@ class StyleTrainer:
         drop_style = bool(torch.rand((), generator=generator) < self.config.style_dropout)
         shuffle_seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
         x0 = sample.target.float()
-        u = torch.rand((), generator=generator)
-        sigma = float(self.config.flow_shift * u / (1 + (self.config.flow_shift - 1) * u))
-        eps = torch.randn(x0.shape, generator=generator).to(x0.device)
+        sigma, eps = flow_matching_draw(x0, generator, self.config.flow_shift)
         dtype = next(self.transformer.parameters()).dtype
         kwargs = {}
         if not drop_style:
