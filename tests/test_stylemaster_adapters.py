@@ -72,8 +72,8 @@ def test_style_branch_is_linear_in_its_scale_at_the_attention_output():
     torch.testing.assert_close(two - base, 2 * (one - base), rtol=1e-4, atol=1e-5)
 
 
-def _train(adapter, transformer, steps: int) -> list[float]:
-    """Key-projection gradient norms over ``steps`` optimizer steps on a toy loss."""
+def _train(adapter, transformer, steps: int) -> list[dict[str, float]]:
+    """Per step: summed |grad| of the key weight, value weight and uniform gate over ``steps`` SGD steps."""
     optimizer = torch.optim.SGD(adapter.parameters(), lr=0.5)
     target = torch.randn(1, 16, 3, 8, 8, generator=torch.Generator().manual_seed(5))
     norms = []
@@ -81,18 +81,40 @@ def _train(adapter, transformer, steps: int) -> list[float]:
         optimizer.zero_grad()
         loss = (call(transformer, style_tokens=STYLE) - target).square().mean()
         loss.backward()
-        norms.append(sum(p.to_k.weight.grad.abs().sum().item() for p in adapter.processors))
+        norms.append({
+            "key": sum(p.to_k.weight.grad.abs().sum().item() for p in adapter.processors),
+            "value": sum(p.to_v.weight.grad.abs().sum().item() for p in adapter.processors),
+            "gate": sum(p.uniform_gate.grad.abs().sum().item() for p in adapter.processors),
+        })
         optimizer.step()
     return norms
 
 
-def test_value_path_learns_first_then_the_key_path():
+def test_key_projection_gets_a_gradient_at_the_first_step_of_an_exact_no_op():
     transformer = t2v()
     adapter = StyleAttentionAdapter(transformer, StyleAttentionConfig(style_dim=24))
+    with torch.no_grad():
+        assert torch.equal(call(transformer, style_tokens=STYLE), call(t2v()))  # exact no-op at init ...
     norms = _train(adapter, transformer, 2)
-    assert adapter.processors[0].to_v.weight.abs().sum() > 0  # value moved at the first step
-    assert norms[0] == 0.0  # exact no-op at init => no key gradient at the very first backward
-    assert norms[1] > 0.0  # ... and a live key path from the next step on
+    assert norms[0]["key"] > 0.0 and norms[0]["gate"] > 0.0  # ... whose key path learns at the first step
+    assert norms[0]["value"] == 0.0  # uniform attention and a zero gate: values learn from the next step
+    assert all(v > 0.0 for v in norms[1].values())
+
+
+def test_at_gate_one_the_branch_is_plain_softmax_attention():
+    transformer = t2v()
+    adapter = StyleAttentionAdapter(transformer, StyleAttentionConfig(style_dim=24))
+    randomise(adapter.parameters())
+    processor = adapter.processors[0]
+    with torch.no_grad():
+        processor.uniform_gate.fill_(1.0)
+        query = torch.randn(2, 10, transformer.blocks[0].attn2.inner_dim)
+        key = processor.norm_k(processor.to_k(STYLE)).unflatten(2, (processor.heads, -1)).transpose(1, 2)
+        value = processor.to_v(STYLE).unflatten(2, (processor.heads, -1)).transpose(1, 2)
+        q = query.unflatten(2, (processor.heads, -1)).transpose(1, 2)
+        plain = torch.nn.functional.scaled_dot_product_attention(q, key.expand(2, -1, -1, -1),
+                                                                 value.expand(2, -1, -1, -1))
+        torch.testing.assert_close(processor.attend(query, STYLE), plain.transpose(1, 2).flatten(2))
 
 
 def test_the_public_releases_zero_key_init_never_learns_its_key():
@@ -101,7 +123,7 @@ def test_the_public_releases_zero_key_init_never_learns_its_key():
     with torch.no_grad():
         for p in adapter.processors:  # the defect: zero key projection and zero key-norm weight
             p.to_k.weight.zero_(), p.to_k.bias.zero_(), p.norm_k.weight.zero_()
-    assert max(_train(adapter, transformer, 4)) == 0.0
+    assert max(step["key"] for step in _train(adapter, transformer, 4)) == 0.0
 
 
 def test_style_attention_save_load_and_errors(tmp_path):
@@ -190,7 +212,7 @@ def test_full_size_t2v_on_meta_with_style_attention_and_motion_lora(preset, laye
         transformer = WanTransformer3DModel(**PRESETS[preset].transformer_config)
     style = StyleAttentionAdapter(transformer, StyleAttentionConfig(style_dim=dim))
     motion = MotionLoRAAdapter(transformer, MotionLoRAConfig(rank=32))
-    assert style.num_parameters() == layers * (2 * (dim * dim + dim) + dim)
+    assert style.num_parameters() == layers * (2 * (dim * dim + dim) + 2 * dim)
     assert motion.num_parameters() == layers * 3 * (32 * dim + dim * 32)
     assert all(p.device.type == "meta" for p in style.parameters() + motion.parameters())
 
@@ -213,6 +235,6 @@ def test_full_size_t2v_on_meta_with_every_stylemaster_module(preset, layers, dim
         - motion.num_parameters() // layers
     copied = (layers + 1) // 2
     assert controlnet.num_parameters() == copied * (block + dim * dim + dim) + (16 * 4 * dim + dim)
-    assert style.num_parameters() == layers * (2 * (dim * dim + dim) + dim)
+    assert style.num_parameters() == layers * (2 * (dim * dim + dim) + 2 * dim)
     assert motion.num_parameters() == layers * 3 * 2 * 32 * dim
     assert sum(p.numel() for p in transformer.parameters()) == base + style.num_parameters() + motion.num_parameters()

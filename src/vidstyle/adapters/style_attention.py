@@ -9,10 +9,18 @@ Style tokens ``[B, S, D]`` (``D`` = the DiT width) reach the processors per call
 ``attention_kwargs={"style_tokens": ...}`` (see :mod:`vidstyle.adapters.call_context`); absent or
 scale 0 means the block is exactly the base block.
 
-Initialisation: the style value projection is zero, so a fresh module is an exact no-op. The key
-projection and its RMSNorm weight are *not* zeroed (the public StyleMaster release zeroes both, so
-its key path never gets a gradient): the value path gets a gradient at the first step, and the key
-path from the step after, as soon as values are non-zero.
+Initialisation (an exact no-op whose key path learns from the first step). Write the style
+attention as ``SCA = sum_j p_j v_j = sum_j (p_j - 1/S) v_j + mean_j v_j`` and gate the second term:
+``SCA = sum_j (p_j - 1/S) v_j + g * mean_j v_j`` with a per-channel ``uniform_gate`` g. At g = 1 this
+is exactly StyleMaster's style attention (weights trained elsewhere load with g = 1). A fresh module
+has g = 0 and a zero key *weight* (key bias and RMSNorm weight kept), so every style token has the
+same key, the attention is exactly uniform and both terms vanish: an exact no-op. The values are not
+zero, so ``dOut/dp_j = v_j - mean v`` is not zero and the key projection gets a gradient at the first
+step, as does the gate; the values follow from the second step. (With zero values or a zero output
+gate instead, no key gradient can exist at the first step: ``dOut/dK = (dsoftmax/dK) V``.) The
+public StyleMaster release zeroes the key projection *and* its RMSNorm weight, so its key path never
+gets a gradient. Scores use keys minus the first token's key (softmax is shift-invariant, so this is
+plain attention) and run in float32, which makes the uniform weights bit-exact at init in any dtype.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ NAME = "style_attention"
 class StyleCrossAttnProcessor(nn.Module):
     """Wraps the block's original attention processor and adds the style branch.
 
-    Parameters: ``to_k``/``to_v`` (``D -> inner``), ``norm_k`` (RMSNorm over ``inner``).
+    Parameters: ``to_k``/``to_v`` (``D -> inner``), ``norm_k`` (RMSNorm over ``inner``), ``uniform_gate`` [inner].
     """
 
     def __init__(self, attn: nn.Module, base_processor, context, style_dim: int) -> None:
@@ -50,9 +58,9 @@ class StyleCrossAttnProcessor(nn.Module):
         self.to_k = nn.Linear(style_dim, inner, device=weight.device, dtype=weight.dtype)
         self.to_v = nn.Linear(style_dim, inner, device=weight.device, dtype=weight.dtype)
         self.norm_k = nn.RMSNorm(inner, eps=attn.norm_k.eps, device=weight.device, dtype=weight.dtype)
+        self.uniform_gate = nn.Parameter(torch.zeros(inner, device=weight.device, dtype=weight.dtype))
         if weight.device.type != "meta":
-            nn.init.zeros_(self.to_v.weight)
-            nn.init.zeros_(self.to_v.bias)
+            nn.init.zeros_(self.to_k.weight)
         self.base_processor = base_processor
         self.scale = 1.0
         self._query: torch.Tensor | None = None
@@ -71,14 +79,23 @@ class StyleCrossAttnProcessor(nn.Module):
         return out + scale * F.linear(self.attend(query, style), attn.to_out[0].weight)
 
     def attend(self, query: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """``query [B, N, inner]`` (normalised), ``style [B or 1, S, D]`` -> ``[B, N, inner]``."""
+        """``query [B, N, inner]`` (normalised), ``style [B or 1, S, D]`` -> ``[B, N, inner]``.
+
+        ``sum_j (p_j - 1/S) v_j + uniform_gate * mean_j v_j`` with ``p = softmax(q (k_j - k_0) / sqrt(d))``
+        computed in float32 (``[B, heads, N, S]``; S is the handful of style tokens).
+        """
         style = style.to(query.dtype)
         if style.shape[0] != query.shape[0]:
             style = style.expand(query.shape[0], -1, -1)
-        key = self.norm_k(self.to_k(style)).unflatten(2, (self.heads, -1)).transpose(1, 2)
-        value = self.to_v(style).unflatten(2, (self.heads, -1)).transpose(1, 2)
-        q = query.unflatten(2, (self.heads, -1)).transpose(1, 2)
-        return F.scaled_dot_product_attention(q, key, value).transpose(1, 2).flatten(2)
+        key = self.norm_k(self.to_k(style)).unflatten(2, (self.heads, -1)).transpose(1, 2)  # [B, h, S, d]
+        value = self.to_v(style).unflatten(2, (self.heads, -1)).transpose(1, 2)  # [B, h, S, d]
+        q = query.unflatten(2, (self.heads, -1)).transpose(1, 2)  # [B, h, N, d]
+        key = key - key[:, :, :1]
+        scores = (q @ key.transpose(-1, -2)).float() * q.shape[-1] ** -0.5  # [B, h, N, S]
+        weights = (scores.softmax(dim=-1) - 1.0 / key.shape[-2]).to(value.dtype)
+        gate = self.uniform_gate.unflatten(0, (self.heads, -1)).unsqueeze(1)  # [h, 1, d]
+        out = weights @ value + gate * value.mean(dim=-2, keepdim=True)
+        return out.transpose(1, 2).flatten(2)
 
     def remove(self) -> None:
         self._hook.remove()
@@ -122,7 +139,7 @@ class StyleAttentionAdapter:
         return sum(p.numel() for p in self.parameters())
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        """``blocks.{i}.attn2.style.{to_k,to_v,norm_k}.{weight,bias}``."""
+        """``blocks.{i}.attn2.style.{to_k,to_v,norm_k}.{weight,bias}`` and ``blocks.{i}.attn2.style.uniform_gate``."""
         return {f"blocks.{i}.attn2.style.{k}": v for i, processor in enumerate(self.processors)
                 for k, v in processor.state_dict().items()}
 
