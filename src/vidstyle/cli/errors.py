@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -17,6 +18,7 @@ def run_cli(command, args: list[str] | None = None, prog_name: str = "vidstyle")
     Usage and option errors, and :class:`VidstyleInputError`, become ``vidstyle: error: ...`` and
     status 2; an interrupt becomes 130; success is 0. ``--help`` prints help and returns 0.
     """
+    _quiet_libraries()
     try:
         status = command.main(args=args, prog_name=prog_name, standalone_mode=False)
         if status == INTERRUPTED:  # typer turns KeyboardInterrupt into a returned 130
@@ -37,6 +39,15 @@ def run_cli(command, args: list[str] | None = None, prog_name: str = "vidstyle")
     except KeyboardInterrupt:
         return _fail("interrupted; rerun with --resume to continue a long video", status=INTERRUPTED)
     return 0
+
+
+def _quiet_libraries() -> None:
+    """Progress and errors are ours: library warnings off, whether or not the libraries are imported yet."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+    for name in ("diffusers", "transformers"):
+        if name in sys.modules:
+            sys.modules[name].utils.logging.set_verbosity_error()
 
 
 def _fail(message: str, status: int = 2) -> int:

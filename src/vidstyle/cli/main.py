@@ -156,10 +156,29 @@ def train(
         print(export)
 
 
+@app.command()
+def evaluate(
+    pred: Path = typer.Option(..., "--pred", help="Folder of outputs named <manifest id>.mp4 (or an image)."),
+    ref: Path = typer.Option(..., "--ref", help="Dataset folder (or its manifest.jsonl): raw, refs, captions."),
+    output: Path = typer.Option(..., "-o", "--output", help="Report path: writes REPORT.json and REPORT.html."),
+    weights: Path | None = typer.Option(None, help="Folder of encoder weights (see docs/evaluation.md)."),
+    clip_model: str | None = typer.Option(None, "--clip-model", help="CLIP for CLIP-T (default: WEIGHTS/clip)."),
+    dino_model: str | None = typer.Option(None, "--dino-model", help="DINO ViT (default: WEIGHTS/dino)."),
+    fid_features: str = typer.Option("inception", "--fid-features", help="inception (as the papers) or dinov2."),
+    fid_frames: int = typer.Option(16, "--fid-frames", min=1, help="Evenly spaced frames per video for FID."),
+    device: str = typer.Option("cpu"),
+    quiet: bool = typer.Option(False, "-q", "--quiet"),
+) -> None:
+    """Score stylized videos (CSD, CLIP-T, DINO, LPIPS, FID/ArtFID, PSNR/SSIM, VBench motion); JSON + HTML."""
+    from vidstyle.cli.evaluate import run_evaluate
+
+    for path in run_evaluate(pred, ref, output, weights, clip_model, dino_model, fid_features, fid_frames,
+                             device, quiet):
+        print(path)
+
+
 def run() -> None:
-    """Console-script entry point (library chatter off: progress and errors are ours)."""
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+    """Console-script entry point."""
     sys.exit(run_cli(typer.main.get_command(app)))
 
 

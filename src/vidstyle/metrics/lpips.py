@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from vidstyle.errors import VidstyleInputError
+from vidstyle.metrics.weights import load_state_strict, read_state_dict
 
 TAP_INDICES = (1, 4, 7, 9, 11)
 TAP_CHANNELS = (64, 192, 384, 256, 256)
@@ -71,39 +72,6 @@ def _normalise(x: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
     return x / (x.square().sum(dim=1, keepdim=True).sqrt() + eps)
 
 
-def _check_and_load(module: nn.Module, state: Mapping[str, torch.Tensor], what: str) -> None:
-    """Strict load with a one-line VidstyleInputError on missing/unexpected keys or wrong shapes."""
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise VidstyleInputError(f"LPIPS {what} weights: missing keys {missing}, unexpected keys {unexpected}")
-    for key, ref in expected.items():
-        value = state[key]
-        if not isinstance(value, torch.Tensor) or value.shape != ref.shape:
-            got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise VidstyleInputError(f"LPIPS {what} weights: {key} has shape {got}, expected {tuple(ref.shape)}")
-    module.load_state_dict(dict(state), strict=True)
-
-
-def _read_state(path: str | Path) -> dict[str, torch.Tensor]:
-    path = Path(path)
-    if not path.is_file():
-        raise VidstyleInputError(f"LPIPS weights file not found: {path}")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path), device="cpu")
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # any decode failure is a user input problem
-        raise VidstyleInputError(f"cannot read LPIPS weights {path}: {err}") from err
-    if not isinstance(state, Mapping):
-        raise VidstyleInputError(f"LPIPS weights {path} do not hold a state dict")
-    return dict(state)
-
-
 class LPIPS(nn.Module):
     """LPIPS v0.1 distance with an AlexNet trunk; randomly initialised until weights are loaded."""
 
@@ -127,19 +95,19 @@ class LPIPS(nn.Module):
                 continue
             match = _SLICE_KEY.match(key)
             renamed[f"features.{match.group(1)}" if match else key] = value
-        _check_and_load(self.trunk, renamed, "trunk")
+        load_state_strict(self.trunk, renamed, "LPIPS trunk")
 
     def load_heads(self, state: Mapping[str, torch.Tensor]) -> None:
         """Load the official v0.1 linear heads ``lin{k}.model.1.weight`` [1, C_k, 1, 1]."""
         heads = nn.ModuleDict({f"lin{k}": head for k, head in enumerate(self.heads)})
-        _check_and_load(heads, state, "heads")
+        load_state_strict(heads, state, "LPIPS heads")
 
     @classmethod
     def from_files(cls, trunk_path: str | Path, heads_path: str | Path) -> LPIPS:
         """Build from a trunk and a heads file (``.safetensors`` or ``torch.load(weights_only=True)``), eval mode."""
         model = cls()
-        model.load_trunk(_read_state(trunk_path))
-        model.load_heads(_read_state(heads_path))
+        model.load_trunk(read_state_dict(trunk_path, "LPIPS trunk"))
+        model.load_heads(read_state_dict(heads_path, "LPIPS heads"))
         return model.eval().requires_grad_(False)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

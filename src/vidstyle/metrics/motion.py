@@ -1,8 +1,9 @@
 """VBench-style motion metrics on uint8 videos ``[F, H, W, 3]``.
 
-Every returned key carries the flow backend (or encoder) it was computed with, e.g.
-``"dynamic_degree@dis-proxy"``: OpenCV DIS flow is a cheap proxy for VBench's RAFT, so these numbers are not
-comparable with figures published in papers.
+Every returned key carries the flow backend, interpolator or encoder it was computed with, e.g.
+``"dynamic_degree@dis-proxy"`` or ``"motion_smoothness@amt-s"``: OpenCV DIS flow is a cheap proxy for VBench's RAFT
+(and ``"dis-proxy-interp"`` a flow-warping proxy for its AMT-S), so such numbers are not comparable with figures
+published in papers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 __all__ = [
     "DISFlow",
     "FlowBackend",
+    "FlowWarpInterpolator",
+    "Interpolator",
     "dynamic_degree",
     "frame_interval",
     "motion_smoothness",
@@ -99,6 +102,16 @@ def dynamic_degree(video: np.ndarray, fps: float, backend: FlowBackend) -> dict:
     return {f"dynamic_degree@{backend.name}": float(moving >= needed), "moving_pairs": moving, "pairs": len(starts)}
 
 
+class Interpolator(Protocol):
+    """Video frame interpolation at half-way time."""
+
+    name: str
+
+    def interpolate(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Frame half-way between uint8 ``a`` and ``b`` ``[H, W, 3]`` as uint8 or float32 ``[H, W, 3]`` (0..255)."""
+        ...
+
+
 def _interpolate_mid(a: np.ndarray, b: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Half-way frame float32 ``[H, W, 3]`` between ``a`` and ``b`` (uint8 ``[H, W, 3]``) given flow ``a -> b``."""
     h, w = flow.shape[:2]
@@ -110,19 +123,60 @@ def _interpolate_mid(a: np.ndarray, b: np.ndarray, flow: np.ndarray) -> np.ndarr
     return 0.5 * (fwd + bwd)
 
 
-def motion_smoothness(video: np.ndarray, backend: FlowBackend) -> dict:
-    """Flow-interpolation smoothness of a uint8 video ``[F, H, W, 3]`` (at least 3 frames).
+class FlowWarpInterpolator:
+    """Flow-warping proxy for a learned interpolator: warp both frames half-way along the flow ``a -> b`` and average.
 
-    Each odd frame ``i`` is predicted from frames ``i - 1`` and ``i + 1`` by warping both half-way along the flow
-    between them and averaging; score = ``1 - mean|pred - real| / 255`` over predicted frames (1 = perfectly smooth).
-    VBench uses a learned interpolator (AMT); this is a flow-warping proxy, hence the ``-interp`` label.
+    Named ``"<backend>-interp"`` (e.g. ``"dis-proxy-interp"``); returns float32 ``[H, W, 3]``.
+    """
+
+    def __init__(self, backend: FlowBackend) -> None:
+        self.backend = backend
+        self.name = f"{backend.name}-interp"
+
+    def interpolate(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Frame half-way between uint8 ``a`` and ``b`` ``[H, W, 3]`` as float32 ``[H, W, 3]``."""
+        _check_frame(a)
+        _check_frame(b)
+        if a.shape != b.shape:
+            raise ValueError(f"frame shapes differ: {a.shape} vs {b.shape}")
+        return _interpolate_mid(a, b, self.backend.flow(a, b))
+
+
+def _as_uint8_frame(pred: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """An interpolator's output as uint8 ``shape``; floats are clipped to 0..255 and truncated as VBench does."""
+    if not isinstance(pred, np.ndarray) or pred.shape != shape:
+        raise ValueError(f"interpolator {name!r} returned {getattr(pred, 'shape', type(pred))}, expected {shape}")
+    if pred.dtype == np.uint8:
+        return pred
+    if not np.issubdtype(pred.dtype, np.floating):
+        raise ValueError(f"interpolator {name!r} returned dtype {pred.dtype}, expected uint8 or float32")
+    if not np.all(np.isfinite(pred)):
+        raise ValueError(f"interpolator {name!r} returned non-finite values")
+    return pred.clip(0, 255).astype(np.uint8)
+
+
+def motion_smoothness(video: np.ndarray, interpolator: Interpolator) -> dict:
+    """VBench motion smoothness of a uint8 video ``[F, H, W, 3]`` (at least 3 frames) under ``interpolator``.
+
+    As VBench ``vbench/motion_smoothness.py`` (``MotionSmoothness.motion_score``) computes it: keep the even frames
+    ``0, 2, 4, ...``; interpolate half-way between each consecutive pair of kept frames ``(2i, 2i + 2)``; compare the
+    ``i``-th interpolated frame with the dropped frame ``2i + 1``. Interpolated frames are uint8 (float outputs are
+    clipped to 0..255 and truncated, like VBench's ``tensor2img``); per frame the error is ``mean(absdiff)`` over
+    ``H x W x 3`` in uint8, the video error ``d`` is the mean over frames, and the score is ``(255 - d) / 255``
+    (1 = every dropped frame predicted exactly). With an even frame count the last frame is neither kept nor
+    compared, as in VBench. Returns ``{"motion_smoothness@<interpolator.name>": score}``.
+
+    Differences from VBench: frames come in as a decoded RGB array (VBench decodes the file with OpenCV itself), and
+    the interpolator decides its own resolution handling (VBench's AMT may downscale on GPUs with little memory; ours
+    never does, see ``vidstyle.metrics.amt``).
     """
     _check_video(video, min_frames=3)
+    kept, dropped = video[0::2], video[1::2]
     errors = []
-    for i in range(1, video.shape[0] - 1, 2):
-        pred = _interpolate_mid(video[i - 1], video[i + 1], backend.flow(video[i - 1], video[i + 1]))
-        errors.append(np.abs(pred - video[i].astype(np.float32)).mean())
-    return {f"motion_smoothness@{backend.name}-interp": float(1.0 - np.mean(errors) / 255.0)}
+    for i in range(len(kept) - 1):
+        pred = _as_uint8_frame(interpolator.interpolate(kept[i], kept[i + 1]), video.shape[1:], interpolator.name)
+        errors.append(np.mean(cv2.absdiff(np.ascontiguousarray(pred), np.ascontiguousarray(dropped[i]))))
+    return {f"motion_smoothness@{interpolator.name}": float((255.0 - np.mean(errors)) / 255.0)}
 
 
 def temporal_flickering(video: np.ndarray) -> dict:

@@ -112,3 +112,10 @@ def dino_cls_similarity(model, image_processor, a_frames, b_frames, name: str = 
     cls_a = _last_keys_and_cls(model, image_processor, a_frames)[1]
     cls_b = _last_keys_and_cls(model, image_processor, b_frames)[1]
     return {f"dino_cls_cos@{name}": torch.nn.functional.cosine_similarity(cls_a, cls_b, dim=-1).mean().item()}
+
+
+def dino_cls_features(model, image_processor, frames) -> torch.Tensor:
+    """Per-frame CLS features of the last hidden state: uint8 [F, H, W, 3] -> float32 [F, C] (subject consistency)."""
+    if len(frames) == 0:
+        raise ValueError("no frames given")
+    return _last_keys_and_cls(model, image_processor, frames)[1]
