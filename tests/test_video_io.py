@@ -343,3 +343,12 @@ def test_probe_errors(tmp_path: Path) -> None:
     audio_only = make_media(tmp_path / "a.m4a", None, audio="aac")
     with pytest.raises(VidstyleInputError, match="no video stream"):
         video_io.probe_video(audio_only)
+
+
+def test_encoding_is_deterministic(tmp_path: Path) -> None:
+    import torch  # noqa: F401  (with torch loaded, the encoder's implicit conversion was seen to vary)
+
+    frames = np.random.default_rng(0).integers(0, 256, (9, 48, 64, 3), dtype=np.uint8)
+    for i in range(6):
+        write_video(frames, tmp_path / f"{i}.mp4", Fraction(8))
+    assert len({(tmp_path / f"{i}.mp4").read_bytes() for i in range(6)}) == 1

@@ -216,6 +216,7 @@ def write_video(
     with ``size=(height, width)`` each frame is resized (bicubic) to that size as it is encoded.
     The first audio stream of ``audio_source`` (if it has one) is copied, or transcoded to AAC when the mp4
     container cannot hold it. On failure nothing is left at ``path`` (an existing file there is untouched).
+    Encoding is deterministic: the same frames give the same bytes.
     """
     if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8:
         raise ValueError(f"frames must be a uint8 numpy array, got {getattr(frames, 'dtype', type(frames))}")
@@ -252,6 +253,8 @@ def write_video(
                 if array.shape[:2] != (height, width):
                     array = resize_frames(array[None], height, width)[0]
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
+                # convert explicitly: the encoder's implicit RGB->YUV conversion was seen to vary from run to run
+                frame = frame.reformat(format=stream.pix_fmt)
                 frame.pts, frame.time_base = i, 1 / rate
                 output.mux(stream.encode(frame))
             output.mux(stream.encode(None))

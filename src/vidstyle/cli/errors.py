@@ -37,8 +37,22 @@ def run_cli(command, args: list[str] | None = None, prog_name: str = "vidstyle")
     except VidstyleInputError as err:
         return _fail(str(err))
     except KeyboardInterrupt:
-        return _fail("interrupted; rerun with --resume to continue a long video", status=INTERRUPTED)
+        return _fail(f"interrupted{_resume_hint(args)}", status=INTERRUPTED)
     return 0
+
+
+RESUME_HINTS = {
+    "stylize": "; rerun with --resume to continue a long video",
+    "train": "; rerun with --resume to continue from the last checkpoint",
+    "cache": "; rerun the same command to continue",
+    "data": "; rerun the same command to continue",
+}
+
+
+def _resume_hint(args: list[str] | None) -> str:
+    """How to continue after an interrupt, for the commands that can (from the first argument, the command)."""
+    command = next((a for a in (args if args is not None else sys.argv[1:]) if not a.startswith("-")), "")
+    return RESUME_HINTS.get(command, "")
 
 
 def _quiet_libraries() -> None:

@@ -177,6 +177,15 @@ def evaluate(
         print(path)
 
 
+def _add_data_group() -> None:
+    from vidstyle.cli.data import data_app
+
+    app.add_typer(data_app, name="data")
+
+
+_add_data_group()
+
+
 def run() -> None:
     """Console-script entry point."""
     sys.exit(run_cli(typer.main.get_command(app)))
