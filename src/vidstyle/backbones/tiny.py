@@ -25,6 +25,12 @@ TINY_TEXT_DIM = 32
 TINY_IMAGE_DIM = 8
 
 
+def tiny_t5_kwargs(vocab_size: int) -> dict[str, Any]:
+    """Config kwargs of the tiny (UM)T5 text encoders: width 32, 2 layers, 4 heads."""
+    return dict(vocab_size=vocab_size, d_model=TINY_TEXT_DIM, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+                relative_attention_num_buckets=8, relative_attention_max_distance=32)
+
+
 def tiny_tokenizer() -> T5Tokenizer:
     """A character-level T5 tokenizer (no sentencepiece file): specials, the word marker, characters."""
     vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -1.0)]
@@ -55,10 +61,7 @@ def build_tiny_components(kind: str = "i2v", seed: int = 0, flow_shift: float = 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         tokenizer = tiny_tokenizer()
-        text_encoder = UMT5EncoderModel(UMT5Config(
-            vocab_size=len(tokenizer), d_model=TINY_TEXT_DIM, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
-            relative_attention_num_buckets=8, relative_attention_max_distance=32,
-        ))
+        text_encoder = UMT5EncoderModel(UMT5Config(**tiny_t5_kwargs(len(tokenizer))))
         vae = AutoencoderKLWan(
             base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
             temperal_downsample=[False, True, True],

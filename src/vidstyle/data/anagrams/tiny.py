@@ -11,10 +11,8 @@ import torch
 from diffusers import DDPMScheduler, UNet2DConditionModel
 from transformers import T5Config, T5EncoderModel
 
-from vidstyle.backbones.tiny import tiny_tokenizer
+from vidstyle.backbones.tiny import TINY_TEXT_DIM, tiny_t5_kwargs, tiny_tokenizer
 from vidstyle.data.anagrams.stage1 import IFStage1
-
-TINY_TEXT_DIM = 32
 
 
 def tiny_unet(channels: int = 3) -> UNet2DConditionModel:
@@ -41,10 +39,7 @@ def build_tiny_stage1(seed: int = 0) -> IFStage1:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         tokenizer = tiny_tokenizer()
-        text_encoder = T5EncoderModel(T5Config(
-            vocab_size=len(tokenizer), d_model=TINY_TEXT_DIM, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
-            relative_attention_num_buckets=8, relative_attention_max_distance=32,
-        ))
+        text_encoder = T5EncoderModel(T5Config(**tiny_t5_kwargs(len(tokenizer))))
         unet = tiny_unet()
     return IFStage1(unet=unet.eval(), scheduler=if_scheduler(), text_encoder=text_encoder.eval(),
                     tokenizer=tokenizer, random_weights=True)
