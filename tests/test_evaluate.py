@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from fractions import Fraction
 
@@ -174,3 +175,12 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(case, dataset, weight
     err = capsys.readouterr().err.strip()
     assert err.startswith("vidstyle: error:") and "\n" not in err and "Traceback" not in err
     assert list(out.parent.iterdir()) == []
+
+
+def test_report_files_are_not_private(dataset, tmp_path):
+    data, pred = dataset
+    assert cli("evaluate", "--pred", pred, "--ref", data, "-o", tmp_path / "r", "-q") == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("r.json", "r.html"):  # what any new file gets, not mkstemp's private 0o600
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask

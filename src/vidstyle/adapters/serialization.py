@@ -20,12 +20,25 @@ from safetensors.torch import load_file, save_file
 from vidstyle.errors import VidstyleInputError
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it; done once, at import
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def atomic_write(target: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``target``; nothing is left behind on failure."""
+    """Call ``write(tmp_path)`` then rename onto ``target``; nothing is left behind on failure.
+
+    The file gets the usual permissions (``0o666`` less the umask), not ``mkstemp``'s private ``0o600``.
+    """
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
