@@ -241,7 +241,8 @@ def write_video(
             faststart = {"movflags": "+faststart"}  # index at the front: playable while downloading
             output = stack.enter_context(av.open(str(tmp), "w", format="mp4", options=faststart))
             # All streams must exist before the first packet is muxed (the header is written then).
-            stream = output.add_stream("libx264", rate=rate, options={"crf": "18", "preset": "medium"})
+            # one encoder thread: under load, threaded encodes of the same frames were seen to differ
+            stream = output.add_stream("libx264", rate=rate, options={"crf": "18", "preset": "medium", "threads": "1"})
             stream.width, stream.height = width, height
             stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
             stream.time_base = stream.codec_context.time_base = 1 / rate
