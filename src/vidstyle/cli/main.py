@@ -144,7 +144,8 @@ def cache(
 
 @app.command()
 def train(
-    what: str = typer.Argument(..., help="dreamstyle; StyleMaster: style, motion, controlnet, projection."),
+    what: str = typer.Argument(..., help="dreamstyle; StyleMaster: style, motion, controlnet, projection; "
+                                         "toy-world bases: vae, base."),
     config: Path = typer.Option(..., "--config", help="YAML config (see docs/training.md)."),
     resume: bool = typer.Option(False, help="Continue from the latest checkpoint in output_dir."),
 ) -> None:

@@ -10,7 +10,7 @@ from vidstyle.backbones import parse_device, parse_dtype
 from vidstyle.cli.methods import METHODS, method_preset
 from vidstyle.errors import VidstyleInputError
 
-TRAINERS = ("dreamstyle", "style", "motion", "controlnet", "projection")
+TRAINERS = ("dreamstyle", "style", "motion", "controlnet", "projection", "vae", "base")
 CACHE_KINDS = ("dreamstyle", "style", "motion", "controlnet")
 
 
@@ -74,11 +74,13 @@ def run_train(what: str, config_path: Path, resume: bool) -> Path:
     if what not in TRAINERS:
         raise VidstyleInputError(f"unknown trainer {what!r}; available: {', '.join(TRAINERS)}")
     from vidstyle.training.config import (
+        BaseTrainConfig,
         ControlNetTrainConfig,
         DreamStyleTrainConfig,
         MotionTrainConfig,
         ProjectionTrainConfig,
         StyleTrainConfig,
+        VAETrainConfig,
         load_config,
     )
 
@@ -94,6 +96,14 @@ def run_train(what: str, config_path: Path, resume: bool) -> Path:
         from vidstyle.training.motion_trainer import MotionTrainer
 
         return MotionTrainer(load_config(config_path, MotionTrainConfig)).train(resume=resume)
+    if what == "vae":  # toy-world base models: the VAE, then the I2V / T2V transformer on it
+        from vidstyle.training.vae_trainer import VAETrainer
+
+        return VAETrainer(load_config(config_path, VAETrainConfig)).train(resume=resume)
+    if what == "base":
+        from vidstyle.training.base_trainer import BaseTrainer
+
+        return BaseTrainer(load_config(config_path, BaseTrainConfig)).train(resume=resume)
     if what == "controlnet":
         from vidstyle.training.controlnet_trainer import ControlNetTrainer
 

@@ -122,3 +122,72 @@ def load_config(path: str | Path, cls: type[TrainConfig]) -> TrainConfig:
         first = err.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "config"
         raise VidstyleInputError(f"{path}: {field}: {first['msg']}") from None
+
+
+class VAETrainConfig(TrainConfig):
+    """The toyworld Wan VAE from scratch: L1 + MSE reconstruction and a small KL term, on raw clips and frames."""
+
+    dataset: Path = Field(description="a dataset folder (manifest.jsonl); its raw clips are the training data")
+    eval_dataset: Path | None = Field(None, description="reconstruction PSNR/SSIM are reported on its raw clips")
+    eval_samples: int = Field(32, ge=1, description="eval clips measured")
+    height: int = Field(64, ge=8, le=1024, multiple_of=8)
+    width: int = Field(64, ge=8, le=1024, multiple_of=8)
+    max_frames: int = Field(9, ge=1, description="frames kept per clip, then the shortest 4k+1 count of the set")
+    base_dim: int = Field(16, ge=1, le=512)
+    dim_mult: list[int] = Field(default_factory=lambda: [1, 2, 2, 2], min_length=4, max_length=4)
+    num_res_blocks: int = Field(1, ge=1, le=4)
+    is_residual: bool = Field(True, description="Wan 2.2's residual down/up blocks (parameter-free shortcuts)")
+    init_vae: Path | None = Field(None, description="start from an exported VAE folder (its architecture wins)")
+    max_steps: int = Field(2000, ge=1, description="optimizer steps")
+    learning_rate: float = Field(1e-3, gt=0, le=1)
+    warmup_steps: int = Field(50, ge=0)
+    cooldown_steps: int = Field(0, ge=0, description="the learning rate falls linearly to 0 over the last steps")
+    batch_size: int = Field(2, ge=1, le=256, description="clips (or batch_size x frames single frames) per micro-step")
+    gradient_accumulation: int = Field(1, ge=1)
+    checkpoint_every: int = Field(250, ge=1)
+    image_ratio: float = Field(0.5, ge=0, le=1, description="share of micro-steps on single frames")
+    crop: int | None = Field(32, ge=8, multiple_of=8, description="train on random crop x crop windows (None: whole)")
+    l1_weight: float = Field(1.0, ge=0)
+    mse_weight: float = Field(1.0, ge=0)
+    kl_weight: float = Field(1e-4, ge=0, description="on the KL divergence averaged over latent elements")
+
+    @field_validator("dim_mult")
+    @classmethod
+    def _positive_mult(cls, mult: list[int]) -> list[int]:
+        if any(m < 1 for m in mult):
+            raise ValueError("dim_mult needs 4 positive multipliers")
+        return mult
+
+    @field_validator("crop")
+    @classmethod
+    def _crop_fits(cls, crop: int | None, info) -> int | None:
+        size = min(info.data.get("height", crop or 0), info.data.get("width", crop or 0))
+        if crop is not None and crop > size:
+            raise ValueError(f"crop {crop} is larger than the {size}-pixel frame side")
+        return crop
+
+
+class BaseTrainConfig(TrainConfig):
+    """A toyworld Wan transformer (I2V or T2V) from scratch: flow matching on a frozen VAE's latents of raw clips."""
+
+    dataset: Path = Field(description="a dataset folder (manifest.jsonl); raw clips and their t_ns captions")
+    vae: Path = Field(description="the frozen VAE: a `vidstyle train vae` export (OUTPUT/vae) or a pipeline folder")
+    kind: Literal["i2v", "t2v"] = "i2v"
+    height: int = Field(64, ge=16, le=1024, multiple_of=16)
+    width: int = Field(64, ge=16, le=1024, multiple_of=16)
+    max_frames: int = Field(9, ge=1, description="frames kept per clip, then the shortest 4k+1 count of the set")
+    num_attention_heads: int = Field(4, ge=1, le=64)
+    attention_head_dim: int = Field(32, ge=2, le=256, multiple_of=2)
+    ffn_dim: int = Field(512, ge=1)
+    num_layers: int = Field(4, ge=1, le=64)
+    encoders_seed: int = Field(0, ge=0, description="seed of the frozen tiny text/CLIP encoders")
+    init_transformer: Path | None = Field(None, description="start from an exported pipeline or transformer folder")
+    max_steps: int = Field(3000, ge=1, description="optimizer steps")
+    learning_rate: float = Field(3e-4, gt=0, le=1)
+    warmup_steps: int = Field(100, ge=0)
+    cooldown_steps: int = Field(0, ge=0, description="the learning rate falls linearly to 0 over the last steps")
+    batch_size: int = Field(8, ge=1, le=1024, description="clips per micro-step")
+    gradient_accumulation: int = Field(1, ge=1)
+    checkpoint_every: int = Field(500, ge=1)
+    text_dropout: float = Field(0.1, ge=0, le=1, description="share of clips trained on the empty prompt (CFG)")
+    flow_shift: float = Field(3.0, gt=0)
