@@ -30,6 +30,7 @@ from vidstyle.data.anagrams.sampler import sample_anagram, to_uint8
 from vidstyle.data.anagrams.stage1 import IFStage1
 from vidstyle.data.anagrams.views import IdentityView, View
 from vidstyle.data.manifest import MANIFEST_NAME, SampleRecord, read_manifest, write_manifest
+from vidstyle.data.resumable_folder import check_resumable_folder
 from vidstyle.errors import VidstyleInputError
 
 SETTINGS_NAME = "anagrams.json"
@@ -70,25 +71,7 @@ class BuildReport:
 def check_output_folder(folder: Path, settings: AnagramSettings) -> bool:
     """Whether ``folder`` holds an earlier run with the same settings (resume); a new or empty folder gives
     False. A file, a foreign non-empty folder or other settings are user errors (nothing is written)."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise VidstyleInputError(f"output {folder} exists and is not a folder")
-    if not folder.exists() or not any(folder.iterdir()):
-        return False
-    path = folder / SETTINGS_NAME
-    if not path.is_file():
-        raise VidstyleInputError(f"output folder {folder} is not empty and holds no {SETTINGS_NAME}; "
-                                 "choose a new or empty folder")
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise VidstyleInputError(f"cannot read {path}: {err}") from None
-    current = settings.as_json()
-    differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
-    if differ:
-        raise VidstyleInputError(f"{folder} was made with other settings (different {', '.join(differ)}); "
-                                 "rerun with the same options to continue it, or choose a new folder")
-    return True
+    return check_resumable_folder(folder, SETTINGS_NAME, settings.as_json())
 
 
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from vidstyle.data.curation.layout import SETTINGS_NAME, Layout
 from vidstyle.data.curation.store import LOCK_NAME, folder_lock, json_bytes, write_atomic
-from vidstyle.errors import VidstyleInputError
+from vidstyle.data.resumable_folder import check_resumable_folder
 
 FORMAT_VERSION = 1
 
@@ -42,10 +42,6 @@ class CurationSettings:
         return json.loads(json.dumps(asdict(self)))  # tuples -> lists, as they read back
 
 
-def _differences(saved: dict, current: dict) -> list[str]:
-    return sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
-
-
 def _ours_while_starting(name: str) -> bool:
     """The lock file and a settings file being written: all a folder holds while another shard claims it."""
     return name == LOCK_NAME or name.startswith(f".{SETTINGS_NAME}.")
@@ -54,24 +50,8 @@ def _ours_while_starting(name: str) -> bool:
 def check_output_folder(folder: Path, settings: CurationSettings) -> bool:
     """Whether ``folder`` holds an earlier run with these settings (True) or is new or empty (False); refuses a
     file, a non-empty folder without ``curation.json`` and other settings. Reads only."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise VidstyleInputError(f"output {folder} exists and is not a folder")
-    if not folder.exists() or not any(not _ours_while_starting(p.name) for p in folder.iterdir()):
-        return False
-    path = folder / SETTINGS_NAME
-    if not path.is_file():
-        raise VidstyleInputError(f"output folder {folder} is not empty and holds no {SETTINGS_NAME}; "
-                                 "choose a new or empty folder")
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise VidstyleInputError(f"cannot read {path}: {err}") from None
-    differ = _differences(saved, settings.as_json())
-    if differ:
-        raise VidstyleInputError(f"{folder} was curated with other settings (different {', '.join(differ)}); "
-                                 "rerun with the same options to continue it, or choose a new folder")
-    return True
+    return check_resumable_folder(folder, SETTINGS_NAME, settings.as_json(), made="curated",
+                                  transient=_ours_while_starting)
 
 
 def claim_output_folder(layout: Layout, settings: CurationSettings) -> bool:
