@@ -25,12 +25,13 @@ import numpy as np
 import PIL.Image
 import torch
 
-from vidstyle.data.anagrams.inputs import PairPlan, content_prompt, derived_seed, plan_pair, slugify, style_prompt
+from vidstyle.data.anagrams.inputs import PairPlan, content_prompt, plan_pair, slugify, style_prompt
 from vidstyle.data.anagrams.sampler import sample_anagram, to_uint8
 from vidstyle.data.anagrams.stage1 import IFStage1
 from vidstyle.data.anagrams.views import IdentityView, View
 from vidstyle.data.manifest import MANIFEST_NAME, SampleRecord, read_manifest, write_manifest
 from vidstyle.data.resumable_folder import check_resumable_folder
+from vidstyle.data.seeds import derived_seed
 from vidstyle.errors import VidstyleInputError
 
 SETTINGS_NAME = "anagrams.json"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from vidstyle.data.seeds import derived_seed
 from vidstyle.errors import VidstyleInputError
 
 CONTENT_TEMPLATE = "a photo of {object}"
@@ -59,12 +59,6 @@ def style_prompt(style: str, obj: str) -> str:
 def content_prompt(obj: str) -> str:
     """The prompt of an object's content image (the records' ``raw``): ``"a photo of {object}"``."""
     return CONTENT_TEMPLATE.format(object=obj)
-
-
-def derived_seed(*parts: object) -> int:
-    """A stable 63-bit seed from ``parts`` (the same on every platform and Python run)."""
-    digest = hashlib.sha256("/".join(str(p) for p in parts).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from vidstyle.data.curation.styles import StyleSpec
 from vidstyle.data.manifest import VIDEO_EXTENSIONS
+from vidstyle.data.seeds import derived_seed
 from vidstyle.errors import VidstyleInputError
 
 _BAD_STEM = re.compile(r"[\\\x00-\x1f\x7f]")
-
-
-def derived_seed(*parts: object) -> int:
-    """A stable 63-bit seed from ``parts`` (the same on every platform, process and Python run)."""
-    digest = hashlib.sha256("/".join(str(p) for p in parts).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from vidstyle.data.curation.layout import Layout
-from vidstyle.data.curation.plan import derived_seed
 from vidstyle.data.curation.store import png_bytes, write_once
 from vidstyle.data.curation.styles import StyleSpec
+from vidstyle.data.seeds import derived_seed
 from vidstyle.data.toy import apply_style, random_scene, render_scene
 
 TOY_REFS = 2
