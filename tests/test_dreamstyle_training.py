@@ -173,3 +173,11 @@ def test_tensorboard_logging_writes_events(tmp_path):
     DreamStyleTrainer(config(tmp_path, max_steps=2, tensorboard=True)).train()
     events = list((tmp_path / "out").rglob("events.out.tfevents*"))
     assert events and events[0].stat().st_size > 0
+
+
+def test_shared_lora_ablation_trains_one_up_matrix_and_sft_must_match(tmp_path):
+    shared = DreamStyleTrainer(config(tmp_path, max_steps=2, token_specific=False, output_dir=tmp_path / "shared"))
+    assert all(list(layer.lora_up) == ["video"] for layer in shared.adapter.layers.values())
+    export = shared.train()
+    with pytest.raises(VidstyleInputError, match="token types"):
+        DreamStyleTrainer(config(tmp_path, stage="sft", init_adapter=export, output_dir=tmp_path / "sft"))

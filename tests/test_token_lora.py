@@ -57,6 +57,16 @@ def test_layer_routes_each_token_type_to_its_up_matrix():
     torch.testing.assert_close(layer(x), expected)
 
 
+def test_shared_lora_gives_every_token_the_video_up_matrix():
+    transformer = tiny_transformer()
+    adapter = TokenLoRAAdapter(transformer, TokenLoRAConfig(rank=4, token_types=("video",)))
+    randomise(adapter)
+    typed = call(transformer, FRAME_TYPES)
+    torch.testing.assert_close(typed, call(transformer, ["video"] * 4))  # the types no longer matter
+    adapter.merge("video")
+    torch.testing.assert_close(call(transformer, FRAME_TYPES), typed, rtol=1e-5, atol=1e-5)
+
+
 def test_fresh_adapter_is_a_no_op():
     plain = call(tiny_transformer(), FRAME_TYPES)
     transformer = tiny_transformer()

@@ -34,8 +34,10 @@ TASKS = ("text", "style_image", "first_frame")
 SIZE, FRAMES = 64, 9
 
 
-def train_adapter(base: Path, out: Path, steps: int, rank: int, learning_rate: float) -> Path:
-    """Cache the train split once, then CT (2/3 of ``steps``) and SFT from the CT adapter (1/3)."""
+def train_adapter(base: Path, out: Path, steps: int, rank: int, learning_rate: float,
+                  token_specific: bool = True) -> Path:
+    """Cache the train split once, then CT (2/3 of ``steps``) and SFT from the CT adapter (1/3);
+    ``token_specific=False`` trains the shared-LoRA ablation."""
     model = base / "i2v" / "pipeline"
     cache = out / "cache"
     if not (cache / "index.json").is_file():
@@ -45,7 +47,8 @@ def train_adapter(base: Path, out: Path, steps: int, rank: int, learning_rate: f
     for stage, stage_steps in (("ct", steps * 2 // 3), ("sft", steps - steps * 2 // 3)):
         config = {"cache": str(cache), "model": str(model), "preset": None, "output_dir": str(out / stage),
                   "stage": stage, "max_steps": stage_steps, "rank": rank, "learning_rate": learning_rate,
-                  "gradient_accumulation": 1, "checkpoint_every": stage_steps, "warmup_steps": 0}
+                  "gradient_accumulation": 1, "checkpoint_every": stage_steps, "warmup_steps": 0,
+                  "token_specific": token_specific}
         if export is not None:
             config["init_adapter"] = str(export)
         path = out / f"{stage}.yaml"
@@ -90,11 +93,12 @@ def main() -> None:
     parser.add_argument("--eval-samples", type=int, default=16)
     parser.add_argument("--steps", type=int, default=20, help="denoising steps")
     parser.add_argument("--guidance", type=float, default=4.0)
+    parser.add_argument("--shared-lora", action="store_true", help="the ablation: one LoRA for all tokens")
     args = parser.parse_args()
     out = args.out or args.base / "dreamstyle"
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    adapter = train_adapter(args.base, out, args.train_steps, args.rank, args.learning_rate)
+    adapter = train_adapter(args.base, out, args.train_steps, args.rank, args.learning_rate, not args.shared_lora)
     train_s = time.perf_counter() - start
 
     world = args.base / "world"
@@ -108,7 +112,8 @@ def main() -> None:
     pipe.load_token_lora(adapter)
     trained = run_tasks(pipe, samples, args.steps, args.guidance)
 
-    lines = [f"DreamStyle on the toy world: adapter rank {args.rank}, {args.train_steps} steps (CT 2/3, SFT 1/3), "
+    kind = "shared LoRA (ablation)" if args.shared_lora else "token-specific LoRA"
+    lines = [f"DreamStyle on the toy world: {kind}, rank {args.rank}, {args.train_steps} steps (CT 2/3, SFT 1/3), "
              f"training {train_s:.0f} s; {len(samples)} eval samples, {args.steps} denoising steps, guidance "
              f"{args.guidance}; PSNR dB / SSIM against the ground-truth stylized clip.", "",
              "| task | eval rows | samples | trained | untrained |", "|---|---|---|---|---|"]

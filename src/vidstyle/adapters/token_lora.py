@@ -2,7 +2,8 @@
 
 For a wrapped ``nn.Linear`` with weight ``W`` (``out x in``) and a token ``x`` of type ``i``:
 ``y = W x + b + s_i * B_i A x`` with ``A`` (``r x in``) shared and ``B_i`` (``out x r``) per type,
-zero-initialised so a fresh adapter changes nothing.
+zero-initialised so a fresh adapter changes nothing. A type without its own ``B`` uses the video one, so
+``token_types=("video",)`` is a plain LoRA shared by all tokens (the paper's ablation).
 
 Inference trick: the video tokens are nearly all of the sequence, so ``s_video B_video A`` is folded
 into ``W`` (:meth:`TokenLoRALinear.merge`) and only the condition tokens get the low-rank
@@ -44,6 +45,10 @@ class TokenLoRALinear(nn.Module):
         self.merged_type: str | None = None
         self._residual_up: dict[str, torch.Tensor] = {}
 
+    def route(self, kind: str) -> str:
+        """The up matrix a token type uses: its own, or the video one when it has none."""
+        return kind if kind in self.lora_up else "video"
+
     def delta_weight(self, kind: str) -> torch.Tensor:
         """``s_kind * B_kind @ A`` in float32, ``[out, in]``."""
         return self.scales[kind] * (self.lora_up[kind].float() @ self.lora_down.float())
@@ -77,10 +82,11 @@ class TokenLoRALinear(nn.Module):
         merged = self.merged_type
         if merged is None:  # training and unmerged inference: out of place, so autograd sees it all
             down = x @ self.lora_down.t()
-            delta = [self.scales[kind] * (down[:, start:stop] @ self.lora_up[kind].t()) for kind, start, stop in runs]
+            delta = [self.scales[k] * (down[:, start:stop] @ self.lora_up[k].t())
+                     for k, start, stop in ((self.route(kind), start, stop) for kind, start, stop in runs)]
             return out + (torch.cat(delta, dim=1) if len(delta) > 1 else delta[0])
         for kind, start, stop in runs:
-            if kind != merged:
+            if (kind := self.route(kind)) != merged:
                 out[:, start:stop] += (x[:, start:stop] @ self.lora_down.t()) @ self._residual_up[kind].t()
         return out
 

@@ -44,6 +44,7 @@ class DreamStyleTrainConfig(TrainConfig):
         default_factory=lambda: {"text": 1.0, "style_image": 2.0, "first_frame": 1.0})
     init_adapter: Path | None = None
     flow_shift: float = Field(3.0, gt=0)
+    token_specific: bool = Field(True, description="false: one LoRA shared by all tokens (the paper's ablation)")
 
     @field_validator("condition_ratio")
     @classmethod

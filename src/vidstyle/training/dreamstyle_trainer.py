@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from accelerate.utils import set_seed
 
+from vidstyle.adapters.call_context import TOKEN_TYPES
 from vidstyle.adapters.token_adapter import TokenLoRAAdapter, TokenLoRAConfig, read_adapter_files
 from vidstyle.errors import VidstyleInputError
 from vidstyle.training.cache import CachedDataset
@@ -35,11 +36,15 @@ class DreamStyleTrainer:
         set_seed(config.seed)  # the adapter's initial A matrices come from the config's seed
         if config.gradient_checkpointing:
             transformer.enable_gradient_checkpointing()
-        self.adapter = TokenLoRAAdapter(transformer, TokenLoRAConfig(rank=config.rank))
+        types = TOKEN_TYPES if config.token_specific else ("video",)
+        self.adapter = TokenLoRAAdapter(transformer, TokenLoRAConfig(rank=config.rank, token_types=types))
         if config.init_adapter is not None:  # SFT starts from the CT adapter
             weights, saved = read_adapter_files(config.init_adapter)
             if saved.rank != config.rank:
                 raise VidstyleInputError(f"init_adapter has rank {saved.rank}, the config says {config.rank}")
+            if tuple(saved.token_types) != types:
+                raise VidstyleInputError(f"init_adapter has token types {list(saved.token_types)}, the config "
+                                         f"(token_specific: {config.token_specific}) needs {list(types)}")
             self.adapter.load_state_dict(weights)
         params = self.adapter.parameters()
         for p in params:
