@@ -114,8 +114,9 @@ def main() -> None:
 
     kind = "shared LoRA (ablation)" if args.shared_lora else "token-specific LoRA"
     lines = [f"DreamStyle on the toy world: {kind}, rank {args.rank}, {args.train_steps} steps (CT 2/3, SFT 1/3), "
-             f"training {train_s:.0f} s; {len(samples)} eval samples, {args.steps} denoising steps, guidance "
-             f"{args.guidance}; PSNR dB / SSIM against the ground-truth stylized clip.", "",
+             f"cache (when not already built) and training {train_s:.0f} s; {len(samples)} eval samples, "
+             f"{args.steps} denoising steps, guidance {args.guidance}; PSNR dB / SSIM against the ground-truth "
+             "stylized clip.", "",
              "| task | eval rows | samples | trained | untrained |", "|---|---|---|---|---|"]
     for task in TASKS:
         for group, rows in groups.items():
