@@ -41,7 +41,7 @@ from vidstyle.data.manifest import read_manifest
 from vidstyle.data.samples import load_sample
 from vidstyle.data.toy import apply_style, random_scene, render_scene
 from vidstyle.errors import VidstyleInputError
-from vidstyle.video_io import write_video
+from vidstyle.video_io import read_video, write_video
 
 SIZE, FRAMES = 32, 9
 STYLES = {"negative": "inverted colours like a photographic negative",
@@ -63,6 +63,18 @@ def write_styles(path: Path, styles: dict[str, str] = STYLES, refs: dict[str, li
 
 def all_files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_same_outputs(a: Path, b: Path) -> None:
+    """Every file byte for byte, except the encoded clips, compared by their decoded frames: their bytes were
+    seen to differ about once in ten CI runs although the frames handed to the encoder were identical."""
+    files_a, files_b = all_files(a), all_files(b)
+    assert sorted(files_a) == sorted(files_b)
+    assert {k: v for k, v in files_a.items() if not k.endswith(".mp4")} == \
+        {k: v for k, v in files_b.items() if not k.endswith(".mp4")}
+    for name in (k for k in files_a if k.endswith(".mp4")):
+        frames_a, frames_b = (read_video(root / name).frames.astype(np.int16) for root in (a, b))
+        assert frames_a.shape == frames_b.shape and np.abs(frames_a - frames_b).mean() < 1.0, name
 
 
 def rejected_rows(folder: Path) -> list[dict]:
@@ -226,14 +238,15 @@ def test_resume_skips_finished_stages_and_matches_an_uninterrupted_run(inputs, u
     report = run_curate(toy_options(inputs, out))
     assert (report.made, report.skipped, report.accepted) == (6, 2, 8)
     assert calls.counts == {"caption": 2, "stylize": 5, "propagate": 6, "scores": 6}
-    assert all_files(out) == all_files(unsharded)  # byte for byte, work/ included
+    assert_same_outputs(out, unsharded)  # work/ included
 
     calls.counts.clear()
     report = run_curate(toy_options(inputs, out))
     assert (report.made, report.skipped) == (0, 8) and not calls.counts
     (out / "clips/stylized" / f"{ids[4]}.mp4").unlink()  # a deleted clip is published again
     report = run_curate(toy_options(inputs, out))
-    assert report.made == 1 and calls.counts == Counter() and all_files(out) == all_files(unsharded)
+    assert report.made == 1 and calls.counts == Counter()
+    assert_same_outputs(out, unsharded)
 
 
 # ---- shards ---------------------------------------------------------------------------------------------------
@@ -266,7 +279,7 @@ def test_shards_in_turn_and_interleaved_give_the_unsharded_manifest(inputs, unsh
     ids = [r.id for r in read_manifest(out, on_error="stop").records]
     assert len(ids) == len(set(ids)) == 8 and calls.counts["propagate"] == 8
     assert sum(a != b for a, b in zip(calls.threads, calls.threads[1:], strict=False)) >= 3  # really interleaved
-    assert all_files(out) == all_files(unsharded)
+    assert_same_outputs(out, unsharded)
 
 
 # ---- model stages on tiny random models -------------------------------------------------------------------------
