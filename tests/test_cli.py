@@ -206,7 +206,9 @@ def test_model_option_loads_a_diffusers_saved_wan_i2v_directory(media, tmp_path,
     common = ["--prompt", "x", "--steps", "1", "-q", "--height", "32", "--width", "32"]
     assert cli("stylize", media["odd"], "-o", from_dir, "--model", tmp_path / "wan_i2v", *common) == 0
     assert cli("stylize", media["odd"], "-o", from_preset, "--preset", "tiny", *common) == 0
-    np.testing.assert_array_equal(encoded_frames["dir.mp4"], encoded_frames["preset.mp4"])
+    # the same weights; 1 level of slack: decoding the input was once seen to differ by 1 in one pixel
+    np.testing.assert_allclose(encoded_frames["dir.mp4"].astype(int), encoded_frames["preset.mp4"].astype(int),
+                               rtol=0, atol=1)
 
 
 def test_model_option_refuses_a_text_to_video_base(media, tmp_path, capsys):
