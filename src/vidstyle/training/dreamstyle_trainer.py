@@ -47,8 +47,6 @@ class DreamStyleTrainer:
                                          f"(token_specific: {config.token_specific}) needs {list(types)}")
             self.adapter.load_state_dict(weights)
         params = self.adapter.parameters()
-        for p in params:
-            p.requires_grad_(True)
         optimizer, scheduler = make_optimizer(config, params)
         self.transformer, self.optimizer, self.scheduler = self.accelerator.prepare(transformer, optimizer, scheduler)
 

@@ -76,7 +76,9 @@ def make_accelerator(config: TrainConfig, find_unused_parameters: bool = False) 
 
 
 def make_optimizer(config: TrainConfig, params: list[torch.nn.Parameter]):
-    """AdamW with a linear warm-up to a constant learning rate."""
+    """AdamW with a linear warm-up to a constant learning rate; ``params`` are made trainable (requires_grad)."""
+    for p in params:
+        p.requires_grad_(True)
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
     warmup = config.warmup_steps
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (warmup + 1)))

@@ -70,8 +70,6 @@ class MotionTrainer:
             transformer.enable_gradient_checkpointing()
         self.adapter = MotionLoRAAdapter(transformer, MotionLoRAConfig(rank=config.rank, alpha=1.0))
         params = self.adapter.parameters()
-        for p in params:
-            p.requires_grad_(True)
         optimizer, scheduler = make_optimizer(config, params)
         self.transformer, self.optimizer, self.scheduler = self.accelerator.prepare(transformer, optimizer, scheduler)
 

@@ -98,8 +98,6 @@ class ProjectionTrainer:
         _, self.processor = load_clip_preprocessors(extractor.config.clip_model)
         extractor.requires_grad_(False)
         params = list(extractor.global_proj.parameters())
-        for p in params:
-            p.requires_grad_(True)
         self.extractor = extractor
         optimizer, scheduler = make_optimizer(config, params)
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(GlobalBranch(extractor), optimizer,

@@ -111,8 +111,6 @@ class StyleTrainer:
             extractor.global_proj.load_state_dict(projection.global_proj.state_dict())
         extractor.global_proj.requires_grad_(config.train_projection)
         self.extractor = extractor
-        for p in self.attention.parameters():
-            p.requires_grad_(True)
         self.params = [p for p in extractor.parameters() if p.requires_grad] + self.attention.parameters()
         optimizer, scheduler = make_optimizer(config, self.params)
         self.transformer, self.tokens, self.optimizer, self.scheduler = self.accelerator.prepare(
