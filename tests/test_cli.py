@@ -101,12 +101,13 @@ def test_adapter_option_loads_a_saved_adapter(media, tmp_path):
     assert_same_format(out, media["odd"])
 
 
-def test_demo_writes_every_mode(tmp_path, capsys):
-    assert cli("demo", "-o", tmp_path, "--steps", "1", "-q") == 0
+def test_demo_writes_every_mode(tmp_path, capsys):  # the shipped toy world: tests/test_toyworld_preset.py
+    assert cli("demo", "-o", tmp_path, "--preset", "tiny", "--steps", "1", "-q") == 0
     printed = capsys.readouterr().out
     for mode in ("text", "style_image", "first_frame", "fused"):
-        assert str(tmp_path / f"{mode}.mp4") in printed
-        assert read_video(tmp_path / f"{mode}.mp4").num_frames == 25
+        assert str(tmp_path / f"dreamstyle_{mode}.mp4") in printed
+        assert read_video(tmp_path / f"dreamstyle_{mode}.mp4").num_frames == 9
+    assert (tmp_path / "stylemaster_transfer.mp4").is_file() and (tmp_path / "contact_sheet.png").is_file()
 
 
 def _bad(kind: str, root: Path) -> Path:

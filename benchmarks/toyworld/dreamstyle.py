@@ -1,21 +1,24 @@
-"""DreamStyle on the toy world: token-specific LoRA (CT, then SFT from it) on the trained toy I2V base.
+"""DreamStyle on the toy world: token-specific LoRA (CT, then SFT from it) on the trained toy I2V base, with the
+shared-LoRA ablation.
 
-    python -m benchmarks.toyworld.dreamstyle --base DIR [--minutes M]
+    python -m benchmarks.toyworld.dreamstyle --base DIR [--out OUT] [--train-steps N]
 
 ``DIR`` is the output of ``benchmarks.toyworld.base`` (``DIR/world`` and ``DIR/i2v/pipeline``). The train split
-is cached with ``vidstyle cache`` and the adapter trained with ``vidstyle train dreamstyle`` (the product path),
-CT for 2/3 of the training budget and SFT for 1/3. Then, on the eval split (held-out content seeds; rows of
-held-out styles reported apart), each of the three tasks runs with the trained adapter and without one (the
-untrained baseline: the base I2V on DreamStyle's layout) and is scored against the ground-truth stylized clip
-(PSNR, SSIM). Tasks: ``text`` (prompt ``t_sty``), ``style_image`` (``t_ns`` + the references), ``first_frame``
-(``t_ns`` + the ground truth's first frame). Writes ``OUT/results.md`` and a contact sheet per task.
+is cached with ``vidstyle cache`` and each adapter trained with ``vidstyle train dreamstyle`` (the product path),
+CT for 2/3 of the steps and SFT from the CT adapter for 1/3; the ablation trains a shared LoRA the same way.
+Then, on the first ``--eval-samples`` eval records (held-out content seeds; held-out styles reported apart),
+each task runs with the token-specific adapter, the shared one and none (the untrained baseline: the base I2V
+on DreamStyle's layout), and is scored by :class:`benchmarks.toyworld.scores.ToyScorer`. Tasks: ``text``
+(prompt ``t_sty``), ``style_image`` (``t_ns`` + the references), ``first_frame`` (``t_ns`` + the ground truth's
+first frame). Writes ``OUT/results.{json,md}`` and a contact sheet per task; reruns reuse finished stages.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,34 +27,54 @@ import yaml
 from PIL import Image
 
 from benchmarks.toyworld.evaluate import contact_sheet, to_uint8
+from benchmarks.toyworld.report import eval_groups, load_eval_samples, score_table, scored_rows, stage_arguments
+from benchmarks.toyworld.scores import ToyScorer, build_scorer
 from vidstyle.cli.train import run_cache, run_train
-from vidstyle.data.manifest import read_manifest
-from vidstyle.data.samples import load_sample
-from vidstyle.metrics.fidelity import psnr, ssim
 from vidstyle.pipelines.dreamstyle import DreamStylePipeline
 
 TASKS = ("text", "style_image", "first_frame")
+VARIANTS = {"token-specific LoRA": True, "shared LoRA": False}
 SIZE, FRAMES = 64, 9
 
 
-def train_adapter(base: Path, out: Path, steps: int, rank: int, learning_rate: float,
-                  token_specific: bool = True) -> Path:
-    """Cache the train split once, then CT (2/3 of ``steps``) and SFT from the CT adapter (1/3);
-    ``token_specific=False`` trains the shared-LoRA ablation."""
+@dataclass
+class DreamStyleOptions:
+    """Training and evaluation settings of the stage."""
+
+    train_steps: int = 6000
+    rank: int = 16
+    learning_rate: float = 1e-3
+    eval_samples: int = 16
+    steps: int = 20
+    guidance: float = 4.0
+
+
+def log(message: str) -> None:
+    print(f"[dreamstyle] {message}", file=sys.stderr, flush=True)
+
+
+def train_adapter(base: Path, out: Path, options: DreamStyleOptions, token_specific: bool = True) -> Path:
+    """Cache the train split once (``out/../cache``), then CT (2/3 of the steps) and SFT from the CT adapter
+    (1/3) into ``out``; a finished SFT export is reused. ``token_specific=False`` trains the shared-LoRA ablation."""
     model = base / "i2v" / "pipeline"
-    cache = out / "cache"
+    cache = out.parent / "cache"
     if not (cache / "index.json").is_file():
         run_cache(base / "world" / "train", cache, None, str(model), SIZE, SIZE, FRAMES, "skip", "0/1", "cpu",
                   "float32", True, "dreamstyle", FRAMES, "tiny")
+    export = out / "sft" / "adapter"
+    if (export / "token_lora.safetensors").is_file():
+        return export
     export = None
+    steps = options.train_steps
     for stage, stage_steps in (("ct", steps * 2 // 3), ("sft", steps - steps * 2 // 3)):
         config = {"cache": str(cache), "model": str(model), "preset": None, "output_dir": str(out / stage),
-                  "stage": stage, "max_steps": stage_steps, "rank": rank, "learning_rate": learning_rate,
-                  "gradient_accumulation": 1, "checkpoint_every": stage_steps, "warmup_steps": 0,
-                  "token_specific": token_specific}
+                  "stage": stage, "max_steps": stage_steps, "rank": options.rank,
+                  "learning_rate": options.learning_rate, "gradient_accumulation": 1,
+                  "checkpoint_every": stage_steps, "warmup_steps": 0, "token_specific": token_specific}
         if export is not None:
             config["init_adapter"] = str(export)
         path = out / f"{stage}.yaml"
+        out.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(config))
         export = run_train("dreamstyle", path, resume=False)
     return export
@@ -77,59 +100,68 @@ def run_tasks(pipe: DreamStylePipeline, samples: list, steps: int, guidance: flo
             for task in TASKS}
 
 
-def scores(videos: np.ndarray, samples: list, rows: list[int]) -> tuple[float, float]:
-    """Mean PSNR and SSIM against the ground truth over the sample indices ``rows``."""
-    return (float(np.mean([psnr(videos[i], samples[i].stylized) for i in rows])),
-            float(np.mean([ssim(videos[i], samples[i].stylized) for i in rows])))
+def run_dreamstyle(base: Path, out: Path, scorer: ToyScorer, options: DreamStyleOptions) -> dict:
+    """Train both adapters, run every task with each and without one, score; returns (and writes) the results."""
+    out.mkdir(parents=True, exist_ok=True)
+    finished = out / "results.json"
+    if finished.is_file() and json.loads(finished.read_text())["options"] == vars(options):
+        log(f"reusing {finished}")
+        return json.loads(finished.read_text())
+    timings: dict[str, float] = {}
+    adapters = {}
+    for variant, token_specific in VARIANTS.items():
+        start = time.perf_counter()
+        log(f"training {variant} ({options.train_steps} steps, CT then SFT)")
+        adapters[variant] = train_adapter(base, out / ("token_specific" if token_specific else "shared"), options,
+                                          token_specific)
+        timings[f"train {variant}"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    samples = load_eval_samples(base / "world", options.eval_samples, SIZE, FRAMES)
+    model = str(base / "i2v" / "pipeline")
+    outputs = {"untrained": run_tasks(DreamStylePipeline.from_pretrained(model), samples, options.steps,
+                                      options.guidance)}
+    for variant, adapter in adapters.items():
+        log(f"evaluating {variant} on {len(samples)} samples")
+        pipe = DreamStylePipeline.from_pretrained(model)
+        pipe.load_token_lora(adapter)
+        outputs[variant] = run_tasks(pipe, samples, options.steps, options.guidance)
+    timings["evaluation"] = time.perf_counter() - start
+
+    groups = eval_groups(base / "world", samples)
+    results = {"options": vars(options), "timings": timings, "adapter": str(adapters["token-specific LoRA"]),
+               "reference": {group: scored_rows(scorer, [s.stylized for s in samples], samples, rows)
+                             for group, rows in groups.items()},
+               "tasks": {task: {variant: {group: scored_rows(scorer, videos[task], samples, rows)
+                                          for group, rows in groups.items()}
+                                for variant, videos in outputs.items()} for task in TASKS}}
+    for task in TASKS:
+        sheet = [clip for i in range(min(4, len(samples)))
+                 for clip in (samples[i].raw, samples[i].stylized, outputs["token-specific LoRA"][task][i],
+                              outputs["shared LoRA"][task][i], outputs["untrained"][task][i])]
+        contact_sheet(sheet).save(out / f"samples_{task}.png")
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out / "results.md").write_text(report(results) + "\n")
+    return results
+
+
+def report(results: dict) -> str:
+    """Markdown: one table per task, rows variant x eval group; then the timings."""
+    options = results["options"]
+    parts = [f"DreamStyle on the toy world: rank {options['rank']}, {options['train_steps']} steps (CT 2/3, SFT 1/3), "
+             f"{options['eval_samples']} eval samples, {options['steps']} denoising steps, guidance "
+             f"{options['guidance']}."]
+    for task in TASKS:
+        parts.append(f"\n**{task}**\n\n" + score_table({**results["tasks"][task],
+                                                         "ground truth (for scale)": results["reference"]}))
+    parts.append("\n" + ", ".join(f"{k} {v:.0f} s" for k, v in results["timings"].items()))
+    return "\n".join(parts)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", type=Path, default=Path("runs/toyworld"))
-    parser.add_argument("--out", type=Path, default=None, help="default: BASE/dreamstyle")
-    parser.add_argument("--train-steps", type=int, default=3000)
-    parser.add_argument("--rank", type=int, default=16)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--eval-samples", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=20, help="denoising steps")
-    parser.add_argument("--guidance", type=float, default=4.0)
-    parser.add_argument("--shared-lora", action="store_true", help="the ablation: one LoRA for all tokens")
-    args = parser.parse_args()
-    out = args.out or args.base / "dreamstyle"
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    adapter = train_adapter(args.base, out, args.train_steps, args.rank, args.learning_rate, not args.shared_lora)
-    train_s = time.perf_counter() - start
-
-    world = args.base / "world"
-    heldout = set(json.loads((world / "toy_world.json").read_text())["heldout_styles"])
-    records = read_manifest(world / "eval", on_error="stop").records[: args.eval_samples]
-    samples = [load_sample(world / "eval", r, SIZE, SIZE, max_frames=FRAMES) for r in records]
-    groups = {"held-out content": [i for i, s in enumerate(samples) if s.style_id not in heldout],
-              "held-out styles": [i for i, s in enumerate(samples) if s.style_id in heldout]}
-    pipe = DreamStylePipeline.from_pretrained(str(args.base / "i2v" / "pipeline"))
-    untrained = run_tasks(pipe, samples, args.steps, args.guidance)
-    pipe.load_token_lora(adapter)
-    trained = run_tasks(pipe, samples, args.steps, args.guidance)
-
-    kind = "shared LoRA (ablation)" if args.shared_lora else "token-specific LoRA"
-    lines = [f"DreamStyle on the toy world: {kind}, rank {args.rank}, {args.train_steps} steps (CT 2/3, SFT 1/3), "
-             f"cache (when not already built) and training {train_s:.0f} s; {len(samples)} eval samples, "
-             f"{args.steps} denoising steps, guidance {args.guidance}; PSNR dB / SSIM against the ground-truth "
-             "stylized clip.", "",
-             "| task | eval rows | samples | trained | untrained |", "|---|---|---|---|---|"]
-    for task in TASKS:
-        for group, rows in groups.items():
-            if rows:
-                t, u = scores(trained[task], samples, rows), scores(untrained[task], samples, rows)
-                lines.append(f"| {task} | {group} | {len(rows)} | {t[0]:.2f} / {t[1]:.3f} | {u[0]:.2f} / {u[1]:.3f} |")
-        sheet = [clip for i in range(min(4, len(samples)))
-                 for clip in (samples[i].raw, samples[i].stylized, trained[task][i], untrained[task][i])]
-        contact_sheet(sheet).save(out / f"samples_{task}.png")
-    lines.append(f"\nTotal wall time {time.perf_counter() - start:.0f} s.")
-    report = "\n".join(lines)
-    (out / "results.md").write_text(report + "\n")
-    print(report)
+    base, out, options = stage_arguments(__doc__, DreamStyleOptions(), "dreamstyle")
+    results = run_dreamstyle(base, out, build_scorer(base / "world", out.parent / "descriptor"), options)
+    print(report(results))
 
 
 if __name__ == "__main__":

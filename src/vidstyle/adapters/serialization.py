@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +45,26 @@ def atomic_write(target: Path, write: Callable[[str], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def replace_directory(tmp: Path, target: Path) -> None:
+    """Move the finished folder ``tmp`` to ``target``, replacing an empty folder or one the caller has checked
+    may go; the old one is renamed aside first and restored if the move fails."""
+    old = None
+    if target.is_dir():
+        if any(target.iterdir()):
+            old = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+            os.replace(target, old)
+        else:
+            target.rmdir()
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def save_part(directory: str | os.PathLike, name: str, fmt: str, tensors: dict[str, torch.Tensor],

@@ -1,7 +1,7 @@
-"""StyleMaster's gray-tile ControlNet on a Wan transformer, attached through hooks.
+"""StyleMaster's tile ControlNet (gray tile, or RGB tile for the ablation) on a Wan transformer, via hooks.
 
 The ControlNet holds copies of base blocks ``0, s, 2s, ...`` (``s = block_stride``), a copy of the
-base patch embedding for the 16 latent channels of the gray-tile video, and one zero-initialised
+base patch embedding for the 16 latent channels of the tile video, and one zero-initialised
 ``D -> D`` projection per copied block, so a fresh ControlNet changes nothing. Neither the base
 modules nor their forwards are edited: a forward pre-hook on base block 0 starts the control branch
 ``c = tokens + embed(control_latents)``; a forward hook on base block ``j * s`` runs control block
@@ -10,7 +10,9 @@ modules nor their forwards are edited: a forward pre-hook on base block 0 starts
 Per call, through ``attention_kwargs`` (see :mod:`vidstyle.adapters.call_context`):
 ``control_latents [B or 1, 16, F, h, w]`` on the noisy latents' grid and ``control_scale`` (default
 ``config.conditioning_scale``); absent latents or scale 0 leave the transformer exactly as it is.
-On disk: ``tile_controlnet.safetensors`` + ``tile_controlnet.json`` (config and base dimensions).
+On disk: ``tile_controlnet.safetensors`` + ``tile_controlnet.json`` (config and base dimensions). The
+config's ``tile`` names the control video it was trained on (:func:`~vidstyle.adapters.gray_tile.tile_control`);
+configs saved before it existed load as ``"gray"``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from vidstyle.adapters.call_context import (
     current_call_context,
     release_call_context,
 )
+from vidstyle.adapters.gray_tile import TILE_KINDS
 from vidstyle.adapters.serialization import load_strict, read_part, save_part
 from vidstyle.errors import VidstyleInputError
 
@@ -49,11 +52,12 @@ _HOOK_DICTS = ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_a
 
 @dataclass
 class TileControlNetConfig:
-    """Which base blocks are copied, the default strength and the default active step window."""
+    """Which base blocks are copied, the default strength and active step window, and the tile kind."""
 
     block_stride: int = 2
     conditioning_scale: float = 1.0
     active_fraction: float = 0.7
+    tile: str = "gray"  # the control video: "gray" (the paper) or "rgb" (its ablation)
 
     def __post_init__(self) -> None:
         if isinstance(self.block_stride, bool) or not isinstance(self.block_stride, int) or self.block_stride < 1:
@@ -61,6 +65,8 @@ class TileControlNetConfig:
         self.conditioning_scale, self.active_fraction = float(self.conditioning_scale), float(self.active_fraction)
         if not 0.0 <= self.active_fraction <= 1.0:
             raise ValueError(f"active_fraction must be in [0, 1], got {self.active_fraction}")
+        if self.tile not in TILE_KINDS:
+            raise ValueError(f"tile must be one of {', '.join(TILE_KINDS)}, got {self.tile!r}")
 
     def is_active(self, step_index: int, num_steps: int) -> bool:
         """Whether denoising step ``step_index`` (0-based) of ``num_steps`` lies in the first ``active_fraction``."""

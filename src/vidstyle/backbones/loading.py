@@ -10,6 +10,7 @@ import torch
 from diffusers import DiffusionPipeline
 
 from vidstyle.backbones.presets import DEFAULT_PRESET, Preset, defaults_for, get_preset
+from vidstyle.backbones.shipped import load_shipped_toyworld
 from vidstyle.backbones.tiny import build_tiny_components
 from vidstyle.errors import VidstyleInputError
 
@@ -64,7 +65,8 @@ def load_pipeline(
     ``WanImageToVideoPipeline.save_pretrained``) takes precedence over ``preset``; with neither, the
     default preset is used. The preset of a ``model`` supplies only the defaults (resolution, segment
     length): see :func:`defaults_for`.
-    ``seed`` only matters for the in-process ``tiny`` presets.
+    ``seed`` only matters for the in-process ``tiny`` presets; the ``toyworld`` ones are built from the
+    trained weights shipped in the package (``backbones/shipped.py``).
     Returns the pipeline (moved to ``device`` or CPU-offloaded) and the preset in force.
     """
     if preset is not None and model is not None:
@@ -73,7 +75,8 @@ def load_pipeline(
     if model is None:
         chosen = get_preset(preset or DEFAULT_PRESET)
         if chosen.hub_id is None:
-            components = build_tiny_components(chosen.kind, seed=seed, flow_shift=chosen.flow_shift)
+            components = (load_shipped_toyworld(chosen.kind) if chosen.shipped else
+                          build_tiny_components(chosen.kind, seed=seed, flow_shift=chosen.flow_shift))
             pipe = pipeline_cls(**components)
             _cast(pipe, dtype)
         else:

@@ -1,4 +1,5 @@
-"""Named Wan backbones: the released Wan2.1 checkpoints and the offline ``tiny`` stand-ins.
+"""Named Wan backbones: the released Wan2.1 checkpoints, the offline ``tiny`` stand-ins and the trained
+``toyworld`` models that ship inside the package.
 
 A preset names where the weights live (hub id) and the defaults a user expects for it: working
 resolution, frames per segment and the flow-matching shift. The transformer configs are those of
@@ -31,7 +32,8 @@ class Preset:
     """A named backbone.
 
     ``kind`` is ``"i2v"`` (36 input channels, CLIP image branch) or ``"t2v"`` (16 channels).
-    ``hub_id`` is None for presets that are built in-process (``tiny``).
+    ``hub_id`` is None for presets that are built in-process: ``tiny`` (random), or ``shipped`` ones built
+    from the trained toy-world weights inside the package (``backbones/shipped.py``).
     """
 
     name: str
@@ -42,6 +44,7 @@ class Preset:
     segment_frames: int
     flow_shift: float
     transformer_config: dict[str, Any] = field(default_factory=dict)
+    shipped: bool = False
 
 
 PRESETS: dict[str, Preset] = {
@@ -53,6 +56,8 @@ PRESETS: dict[str, Preset] = {
         Preset("wan2.1-t2v-14b", "t2v", "Wan-AI/Wan2.1-T2V-14B-Diffusers", 720, 1280, 81, 5.0, _T2V_14B),
         Preset("tiny", "i2v", None, 64, 64, 17, 3.0),
         Preset("tiny-t2v", "t2v", None, 64, 64, 17, 3.0),
+        Preset("toyworld", "i2v", None, 64, 64, 9, 3.0, shipped=True),
+        Preset("toyworld-t2v", "t2v", None, 64, 64, 9, 3.0, shipped=True),
     ]
 }
 DEFAULT_PRESET = "wan2.1-i2v-14b-480p"

@@ -46,6 +46,7 @@ RESUME_HINTS = {
     "train": "; rerun with --resume to continue from the last checkpoint",
     "cache": "; rerun the same command to continue",
     "data": "; rerun the same command to continue",
+    "bench": "; rerun the same command to continue (finished stages are kept)",
 }
 
 

@@ -107,13 +107,15 @@ def generate(
 @app.command()
 def demo(
     output_dir: Path = typer.Option(Path("vidstyle-demo"), "-o", "--output-dir", help="Where results go."),
-    steps: int = typer.Option(4, min=1, max=100, help="Denoising steps per segment."),
+    steps: int = typer.Option(20, min=1, max=100, help="Denoising steps per segment."),
+    preset: str = typer.Option("toyworld", help="toyworld (the trained toy models that ship) or tiny (random)."),
     quiet: bool = typer.Option(False, "-q", "--quiet"),
 ) -> None:
-    """Stylize the bundled sample clip in every mode, fully offline, and print where the results are."""
+    """Stylize a held-out toy clip in every mode (DreamStyle's four, StyleMaster transfer and generation),
+    fully offline; writes the clips and a contact sheet and prints where they are."""
     from vidstyle.cli.demo import run_demo
 
-    run_demo(output_dir, steps=steps, quiet=quiet)
+    run_demo(output_dir, steps=steps, quiet=quiet, preset=preset)
 
 
 @app.command()
@@ -134,12 +136,13 @@ def cache(
     frames: int = typer.Option(81, min=1, max=1001, help="motion: frames per still clip (4k+1)."),
     clip_model: str = typer.Option("laion/CLIP-ViT-H-14-laion2B-s32B-b79K", "--clip-model",
                                    help="style: the CLIP the extractor uses ('tiny' offline)."),
+    tile: str = typer.Option("gray", help="controlnet: the control video, gray (the paper) or rgb (ablation)."),
 ) -> None:
     """Encode a dataset once (VAE latents, text and CLIP embeddings) so training runs only the model."""
     from vidstyle.cli.train import run_cache
 
     print(run_cache(dataset, output, preset, model, height, width, max_frames, on_error, shard, device, dtype,
-                    quiet, kind, frames, clip_model))
+                    quiet, kind, frames, clip_model, tile))
 
 
 @app.command()
@@ -178,13 +181,15 @@ def evaluate(
         print(path)
 
 
-def _add_data_group() -> None:
+def _add_groups() -> None:
+    from vidstyle.cli.bench import bench_app
     from vidstyle.cli.data import data_app
 
     app.add_typer(data_app, name="data")
+    app.add_typer(bench_app, name="bench")
 
 
-_add_data_group()
+_add_groups()
 
 
 def run() -> None:

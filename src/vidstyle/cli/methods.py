@@ -11,6 +11,7 @@ from rich.console import Console
 from vidstyle.adapters.token_adapter import read_adapter_files
 from vidstyle.backbones import load_pipeline
 from vidstyle.backbones.presets import Preset, defaults_for
+from vidstyle.backbones.shipped import shipped_adapter, shipped_stylemaster
 from vidstyle.errors import VidstyleInputError
 from vidstyle.pipelines.dreamstyle import DreamStylePipeline
 from vidstyle.pipelines.stylemaster import StyleMasterPipeline
@@ -51,18 +52,29 @@ def method_preset(method: Method, preset: str | None, model: str | None) -> Pres
     return chosen
 
 
+def with_shipped_defaults(method: Method, preset: Preset, adapter: Path | None,
+                          weights: Path | None) -> tuple[Path | None, Path | None]:
+    """``(adapter, weights)`` in force: the given ones; on a shipped ``toyworld`` preset, the method's shipped
+    trained weights when none are given (a one-line error naming the command that makes them if missing)."""
+    if preset.shipped and adapter is None and weights is None:
+        if method.name == "dreamstyle":
+            return shipped_adapter(), None
+        return None, shipped_stylemaster()
+    return adapter, weights
+
+
 def check_weights(method: Method, preset: Preset, adapter: Path | None, weights: Path | None) -> None:
-    """Validate weight files before the (slow) model load."""
-    if method.name == "dreamstyle":
-        if weights is not None:
-            raise VidstyleInputError("--weights is for --method stylemaster; DreamStyle takes --adapter")
-        if adapter is not None:
-            read_adapter_files(adapter)
-    elif adapter is not None:
+    """Validate weight files (given or shipped) before the (slow) model load."""
+    if method.name == "dreamstyle" and weights is not None:
+        raise VidstyleInputError("--weights is for --method stylemaster; DreamStyle takes --adapter")
+    if method.name == "stylemaster" and adapter is not None:
         raise VidstyleInputError("--adapter is a DreamStyle token LoRA; StyleMaster takes --weights")
+    adapter, weights = with_shipped_defaults(method, preset, adapter, weights)
+    if adapter is not None:
+        read_adapter_files(adapter)
     elif weights is not None and not (Path(weights) / "style_extractor").is_dir():
         raise VidstyleInputError(f"{weights} is not a StyleMaster weights directory (no style_extractor/)")
-    elif weights is None and preset.hub_id is not None:
+    elif method.name == "stylemaster" and weights is None and preset.hub_id is not None:
         raise VidstyleInputError("--method stylemaster needs --weights (a directory written by save_stylemaster)")
 
 
@@ -77,12 +89,13 @@ def load_method(method: Method, preset: Preset, model: str | None, adapter: Path
         kind = "image-to-video (36 input channels)" if method.kind == "i2v" else "text-to-video (16 input channels)"
         raise VidstyleInputError(f"{method.name} needs a Wan {kind} model")
     pipe.set_progress_bar_config(disable=True)
+    adapter, weights = with_shipped_defaults(method, preset, adapter, weights)
     if method.name == "dreamstyle":
         if adapter is not None:
             pipe.load_token_lora(adapter)
     elif weights is not None:
         pipe.load_stylemaster(weights)
-    else:  # check_weights allowed this for the offline tiny presets only
+    else:  # check_weights allowed this for the offline random tiny presets only
         console.print("[yellow]no --weights: StyleMaster parts are fresh and untrained (random tiny CLIP)[/]")
         pipe.init_stylemaster("tiny", qformer_heads=2, projection_hidden=32)
     return pipe

@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vidstyle.backbones import parse_device, parse_dtype
-from vidstyle.cli.methods import check_weights, get_method, load_method, method_preset
+from vidstyle.backbones.presets import Preset
+from vidstyle.backbones.shipped import toyworld_dir
+from vidstyle.cli.methods import Method, check_weights, get_method, load_method, method_preset, with_shipped_defaults
 from vidstyle.errors import VidstyleInputError
 from vidstyle.pipelines.dreamstyle import dreamstyle_mode
 from vidstyle.pipelines.long_video import StyleJob, stylize_frames
@@ -83,7 +85,7 @@ def stylize(options: StylizeOptions, console: Console | None = None) -> Path:
         prompt=o.prompt, style_images=style_images, first_frame=first_frame, style_prompt=o.style_prompt,
         negative_prompt=o.negative_prompt, height=height, width=width, steps=o.steps,
         guidance=method.guidance if o.guidance is None else o.guidance, seed=o.seed, segment_frames=segment_frames,
-        overlap=o.overlap, color_anchor=o.color_anchor, model_id=_model_id(o, preset.name), method=method.name,
+        overlap=o.overlap, color_anchor=o.color_anchor, model_id=_model_id(o, method, preset), method=method.name,
         style_guidance=o.style_guidance, motion_scale=o.motion_scale,
     )
     segments = plan_segments(video.num_frames, segment_frames, o.overlap)
@@ -125,14 +127,18 @@ def check_output(output: Path, source: Path | None = None, suffixes: tuple[str, 
     return output
 
 
-def _model_id(o: StylizeOptions, preset_name: str) -> str:
-    """The backbone plus a hash of the weight files in use (part of the resume fingerprint)."""
-    identity = f"{o.method}:{o.model or preset_name}"
+def _model_id(o: StylizeOptions, method: Method, preset: Preset) -> str:
+    """The backbone plus a hash of the weight files in use, shipped defaults included (part of the resume
+    fingerprint)."""
+    identity = f"{o.method}:{o.model or preset.name}"
+    adapter, weights = with_shipped_defaults(method, preset, o.adapter, o.weights)
     files = []
-    if o.adapter is not None:
-        files = [o.adapter] if o.adapter.is_file() else sorted(o.adapter.glob("*.safetensors"))
-    if o.weights is not None:
-        files = sorted(Path(o.weights).glob("*/*.safetensors"))
+    if adapter is not None:
+        files = [adapter] if adapter.is_file() else sorted(adapter.glob("*.safetensors"))
+    if weights is not None:
+        files = sorted(Path(weights).glob("*/*.safetensors"))
+    if preset.shipped and o.model is None:  # the shipped backbone's own weights
+        files += sorted(toyworld_dir().glob("*.safetensors"))
     for path in files:
         identity += "+" + hashlib.sha256(path.read_bytes()).hexdigest()
     return identity

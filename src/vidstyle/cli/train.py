@@ -17,11 +17,11 @@ CACHE_KINDS = ("dreamstyle", "style", "motion", "controlnet")
 def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, height: int, width: int,
               max_frames: int | None, on_error: str, shard: str, device: str, dtype: str, quiet: bool,
               kind: str = "dreamstyle", frames: int = 81,
-              clip_model: str = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K") -> Path:
+              clip_model: str = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K", tile: str = "gray") -> Path:
     """Encode ``dataset`` into the cache ``out`` with the backbone's VAE and text/CLIP encoders.
 
     ``kind`` dreamstyle: Wan I2V backbone; style (stylized targets + a reference for ``clip_model``), motion
-    (still clips of ``frames`` frames) and controlnet (videos and their gray tiles): Wan T2V backbone.
+    (still clips of ``frames`` frames) and controlnet (videos and their ``tile`` tiles, gray or rgb): Wan T2V.
     """
     from vidstyle.backbones import load_pipeline
     from vidstyle.pipelines.segments import valid_frame_count
@@ -42,6 +42,10 @@ def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, h
         raise VidstyleInputError(f"--on-error must be skip or stop, got {on_error!r}")
     if kind not in CACHE_KINDS:
         raise VidstyleInputError(f"unknown cache kind {kind!r}; choose one of: {', '.join(CACHE_KINDS)}")
+    if tile not in ("gray", "rgb"):
+        raise VidstyleInputError(f"--tile must be gray or rgb, got {tile!r}")
+    if tile != "gray" and kind != "controlnet":
+        raise VidstyleInputError(f"--tile applies to --kind controlnet only, not {kind}")
     if kind == "motion" and not valid_frame_count(frames):
         raise VidstyleInputError(f"--frames must be 4k+1, got {frames}")
     method = METHODS["dreamstyle" if kind == "dreamstyle" else "stylemaster"]
@@ -64,7 +68,8 @@ def run_cache(dataset: Path, out: Path, preset: str | None, model: str | None, h
     elif kind == "motion":
         cached = build_motion_cache(pipe, dataset, out, *size, frames, on_error, (index, count), report)
     else:
-        cached = build_controlnet_cache(pipe, dataset, out, *size, max_frames, on_error, (index, count), report)
+        cached = build_controlnet_cache(pipe, dataset, out, *size, max_frames, on_error, (index, count), report,
+                                        tile)
     console.print(f"cache {out}: {len(cached)} samples ({', '.join(f'{v} {k}' for k, v in counts.items())})")
     return out
 

@@ -1,5 +1,5 @@
 """StyleMaster on Wan T2V: stylized generation (prompt + style image) and video style transfer
-(source video + style image, structure kept by the gray-tile ControlNet).
+(source video + style image, structure kept by the tile ControlNet: gray tile, or RGB in the ablation).
 
 The StyleMaster parts are not diffusers components (a base directory written by ``WanPipeline``
 loads as is): attach them with :meth:`StyleMasterPipeline.set_stylemaster` or load them from a
@@ -9,7 +9,8 @@ StyleMaster weights directory with :meth:`StyleMasterPipeline.load_stylemaster`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from diffusers import WanPipeline
 from diffusers.pipelines.wan.pipeline_output import WanPipelineOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from vidstyle.adapters.gray_tile import gray_tile_control
+from vidstyle.adapters.gray_tile import tile_control
 from vidstyle.adapters.motion_lora import MotionLoRAAdapter
 from vidstyle.adapters.style_attention import STYLE_TOKENS_KEY, StyleAttentionAdapter, StyleAttentionConfig
 from vidstyle.adapters.tile_controlnet import (
@@ -167,11 +168,10 @@ class StyleMasterPipeline(WanLatentsMixin, WanPipeline):
                 raise ValueError("video style transfer needs the tile ControlNet (none attached)")
             num_frames = len(video)
             pixels = self.video_to_pixels(video, height, width)
-            control_latents = self.encode_pixels(gray_tile_control(pixels)).to(device, dtype)
+            control = tile_control(pixels, self.controlnet.config.tile)  # the tile kind it was trained on
+            control_latents = self.encode_pixels(control).to(device, dtype)
         if num_frames % self.vae_scale_factor_temporal != 1:
             raise ValueError(f"num_frames must be 4k+1, got {num_frames}")
-        if motion_scale is not None and self.motion_lora is not None:
-            self.motion_lora.alpha = motion_scale
 
         text, negative = self.encode_prompt(prompt=prompt, negative_prompt=negative_prompt,
                                             do_classifier_free_guidance=True,
@@ -184,7 +184,7 @@ class StyleMasterPipeline(WanLatentsMixin, WanPipeline):
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         timesteps = self.scheduler.timesteps
         self._num_timesteps, self._guidance_scale, self._interrupt = len(timesteps), guidance_scale, False
-        with self.progress_bar(total=len(timesteps)) as progress_bar:
+        with self._motion_scale(motion_scale), self.progress_bar(total=len(timesteps)) as progress_bar:
             for i, t in enumerate(timesteps):
                 self._current_timestep = t
                 plain: dict[str, Any] = {}
@@ -207,6 +207,18 @@ class StyleMasterPipeline(WanLatentsMixin, WanPipeline):
                 progress_bar.update()
         self._current_timestep = None
         return self.finish(latents, output_type, return_dict)
+
+    @contextmanager
+    def _motion_scale(self, alpha: float | None) -> Iterator[None]:
+        """The motion LoRA's alpha set to ``alpha`` (when both exist) for the block, then restored."""
+        if alpha is None or self.motion_lora is None:
+            yield
+            return
+        saved, self.motion_lora.alpha = self.motion_lora.alpha, alpha
+        try:
+            yield
+        finally:
+            self.motion_lora.alpha = saved
 
     def _control_active(self, step: int, steps: int, fraction: float | None) -> bool:
         if fraction is None:

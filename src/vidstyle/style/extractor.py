@@ -6,6 +6,9 @@ description) are kept; their post-LayerNorm hidden features go through a Q-Forme
 width. Global branch: the image's tiles are shuffled (destroying layout and content, keeping texture and
 colour), the CLIP image embedding of the shuffled image goes through an MLP to ``num_global_tokens`` tokens.
 CLIP is frozen; only the Q-Former, the local output linear and the global MLP train.
+
+``local_patches`` selects the paper's ablations: ``least_similar`` (default, above), ``all`` (every patch goes
+to the Q-Former; the prompt is ignored) and ``none`` (no local tokens: only the global ones).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from vidstyle.style.qformer import QFormer
 FORMAT = "vidstyle.style_extractor"
 NAME = "style_extractor"
 TRAINABLE_MODULES = ("qformer", "local_out", "global_proj")
+LOCAL_PATCHES = ("least_similar", "all", "none")
 
 
 @dataclass
@@ -44,6 +48,7 @@ class StyleExtractorConfig:
     projection_hidden: int = 1024
     shuffle_patches: int = 4  # the content shuffle permutes a shuffle_patches x shuffle_patches grid of tiles
     seed: int = 0  # seeds the shuffle permutation and the initialisation of the trainable parts
+    local_patches: str = "least_similar"  # local branch input: least_similar (k patches) | all | none
 
     def __post_init__(self) -> None:
         for name in ("out_dim", "num_patches", "qformer_queries", "qformer_layers", "qformer_heads",
@@ -59,6 +64,9 @@ class StyleExtractorConfig:
                                      f"got {self.shuffle_patches!r}")
         if not isinstance(self.seed, int) or not isinstance(self.clip_model, str):
             raise VidstyleInputError("style extractor seed must be an integer and clip_model a string")
+        if self.local_patches not in LOCAL_PATCHES:
+            raise VidstyleInputError(f"style extractor local_patches must be one of {', '.join(LOCAL_PATCHES)}, "
+                                     f"got {self.local_patches!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -80,7 +88,8 @@ class StyleTokens:
 
     ``tokens`` [B, Q + G, out_dim] is ``local`` [B, Q, out_dim] followed by ``global_`` [B, G, out_dim];
     ``selected_indices`` [B, k] are the kept patch indices (0-based over patches, CLS excluded),
-    least similar to the prompt first.
+    least similar to the prompt first. With ``local_patches="all"`` k = N and the indices are ``0..N-1``;
+    with ``"none"`` Q = k = 0 (``local`` [B, 0, out_dim], ``tokens`` = ``global_``).
     """
 
     tokens: torch.Tensor
@@ -205,7 +214,16 @@ class StyleExtractor(nn.Module):
 
     def local_from_patches(self, patches: torch.Tensor, patch_embeds: torch.Tensor,
                            text_embed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Hidden patches [B, N, H] and their joint-space embeds [B, N, P], text [B, P] -> local tokens, indices."""
+        """Hidden patches [B, N, H] and their joint-space embeds [B, N, P], text [B, P] -> local tokens
+        [B, Q, out_dim] and the indices [B, k] of the patches used (see ``config.local_patches``)."""
+        b, n = patches.shape[:2]
+        mode = self.config.local_patches
+        if mode == "none":
+            empty = torch.zeros(b, 0, self.config.out_dim, dtype=self._param_dtype(), device=patches.device)
+            return empty, torch.zeros(b, 0, dtype=torch.long, device=patches.device)
+        if mode == "all":
+            indices = torch.arange(n, device=patches.device).expand(b, n)
+            return self.local_out(self.qformer(patches.to(self._param_dtype()))), indices
         indices = select_least_similar(patch_embeds, text_embed, self.config.num_patches)  # [B, k]
         selected = torch.gather(patches, 1, indices.unsqueeze(-1).expand(-1, -1, patches.shape[-1]))
         return self.local_out(self.qformer(selected.to(self._param_dtype()))), indices

@@ -18,8 +18,11 @@ from vidstyle.data.manifest import read_manifest
 from vidstyle.data.samples import load_sample
 from vidstyle.errors import VidstyleInputError
 from vidstyle.pipelines.dreamstyle import DreamStylePipeline
-from vidstyle.training.cache import sample_path, write_cached_sample, write_index
+from vidstyle.training.cache import read_index, sample_path, write_cached_sample, write_index
 from vidstyle.training.dreamstyle_objective import CachedSample
+
+# what caches written before a setting was recorded hold (their index lacks the key)
+LEGACY_SETTINGS: dict[str, Any] = {"tile": "gray"}
 
 
 @torch.no_grad()
@@ -50,15 +53,20 @@ def encode_sample(pipe: DreamStylePipeline, sample, height: int, width: int) -> 
 def build_cache(kind: str, encode: Callable[[Any], Any], dataset: Path, out: Path, height: int, width: int,
                 max_frames: int | None = None, on_error: str = "skip", shard: tuple[int, int] = (0, 1),
                 on_sample: Callable[[str, str], None] | None = None,
-                requirement: Callable[[Any], str | None] | None = None) -> list[str]:
+                requirement: Callable[[Any], str | None] | None = None,
+                extra_settings: dict[str, Any] | None = None) -> list[str]:
     """Cache every usable record of ``dataset`` into ``out`` with ``encode(sample)``; returns the cached ids.
 
     ``requirement(record)`` names why a record cannot be used (or None); ``on_sample(id, status)`` reports
-    ``"cached"``, ``"skipped"`` (already there) or ``"rejected: why"``.
+    ``"cached"``, ``"skipped"`` (already there) or ``"rejected: why"``. ``extra_settings`` join the index's
+    settings; where an index already records one of them with another value, nothing is cached (mixing
+    samples encoded two ways in one cache would go unnoticed).
     """
     index, count = shard
     if not 0 <= index < count:
         raise VidstyleInputError(f"shard must be i/n with 0 <= i < n, got {index}/{count}")
+    extra_settings = extra_settings or {}
+    _check_settings(out, kind, extra_settings)
     report = read_manifest(dataset, on_error=on_error)
     out.mkdir(parents=True, exist_ok=True)
     for position, record in enumerate(report.records):
@@ -81,8 +89,25 @@ def build_cache(kind: str, encode: Callable[[Any], Any], dataset: Path, out: Pat
         _report(on_sample, record.id, "cached")
     cached = [r.id for r in report.records if sample_path(out, r.id).is_file()]
     write_index(out, cached, {"kind": kind, "dataset": str(dataset), "height": height, "width": width,
-                              "max_frames": max_frames})
+                              "max_frames": max_frames, **extra_settings})
     return cached
+
+
+def _check_settings(out: Path, kind: str, settings: dict[str, Any]) -> None:
+    """Refuse to add to a cache of ``kind`` at ``out`` whose index records other ``settings`` values."""
+    if not settings or not (Path(out) / "index.json").is_file():
+        return
+    try:
+        _, found = read_index(out)
+    except VidstyleInputError:
+        return
+    if found.get("kind", "dreamstyle") != kind:
+        return
+    for key, value in settings.items():
+        recorded = found.get(key, LEGACY_SETTINGS.get(key, value))
+        if recorded != value:
+            raise VidstyleInputError(f"{out} is a cache with {key} {recorded!r}, not {value!r}: "
+                                     "write to another directory")
 
 
 def build_dreamstyle_cache(pipe: DreamStylePipeline, dataset: Path, out: Path, height: int, width: int,
@@ -110,12 +135,16 @@ def build_motion_cache(pipe, dataset: Path, out: Path, height: int, width: int, 
 
 def build_controlnet_cache(pipe, dataset: Path, out: Path, height: int, width: int, max_frames: int | None = None,
                            on_error: str = "skip", shard: tuple[int, int] = (0, 1),
-                           on_sample: Callable[[str, str], None] | None = None) -> list[str]:
-    """The ControlNet cache: each raw video, its gray tile, and its caption."""
+                           on_sample: Callable[[str, str], None] | None = None, tile: str = "gray") -> list[str]:
+    """The ControlNet cache: each raw video, its ``tile`` (gray or rgb) tile, and its caption; the index
+    records ``tile``."""
+    from vidstyle.adapters.gray_tile import TILE_KINDS
     from vidstyle.training.controlnet_trainer import encode_control
 
-    return build_cache("controlnet", lambda sample: encode_control(pipe, sample, height, width), dataset, out,
-                       height, width, max_frames, on_error, shard, on_sample)
+    if tile not in TILE_KINDS:
+        raise VidstyleInputError(f"--tile must be one of {', '.join(TILE_KINDS)}, got {tile!r}")
+    return build_cache("controlnet", lambda sample: encode_control(pipe, sample, height, width, tile), dataset, out,
+                       height, width, max_frames, on_error, shard, on_sample, extra_settings={"tile": tile})
 
 
 def build_style_cache(pipe, clip_id: str, dataset: Path, out: Path, height: int, width: int,

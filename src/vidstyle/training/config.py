@@ -66,12 +66,13 @@ class MotionTrainConfig(TrainConfig):
 
 
 class ControlNetTrainConfig(TrainConfig):
-    """StyleMaster's gray-tile ControlNet on a frozen Wan T2V transformer."""
+    """StyleMaster's tile ControlNet on a frozen Wan T2V transformer."""
 
     cache: Path = Field(description="a controlnet cache: `vidstyle cache --kind controlnet`")
     preset: str | None = "wan2.1-t2v-1.3b"
     model: str | None = None
     block_stride: int = Field(2, ge=1, description="copy every block_stride-th base block")
+    tile: Literal["gray", "rgb"] = Field("gray", description="the control video; the cache must hold the same kind")
     flow_shift: float = Field(3.0, gt=0)
 
 

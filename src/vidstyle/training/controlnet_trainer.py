@@ -1,6 +1,7 @@
-"""`vidstyle train controlnet`: StyleMaster's gray-tile ControlNet on a frozen Wan T2V transformer.
+"""`vidstyle train controlnet`: StyleMaster's tile ControlNet on a frozen Wan T2V transformer.
 
-The ControlNet learns to rebuild a video from its gray tile (luma, 8x down/up-sampled) and caption:
+The ControlNet learns to rebuild a video from its gray tile (luma, 8x down/up-sampled; or the RGB tile,
+the paper's ablation, chosen by the cache and the config's ``tile``) and caption:
 any video dataset works, no stylized pairs are needed. At inference the style module changes the
 look while the ControlNet keeps the structure.
 """
@@ -15,9 +16,10 @@ import torch
 import torch.nn.functional as F
 from accelerate.utils import set_seed
 
-from vidstyle.adapters.gray_tile import gray_tile_control
+from vidstyle.adapters.gray_tile import tile_control
 from vidstyle.adapters.serialization import load_strict
 from vidstyle.adapters.tile_controlnet import CONTROL_LATENTS_KEY, TileControlNetConfig, WanTileControlNet
+from vidstyle.errors import VidstyleInputError
 from vidstyle.training.cache import CachedDataset
 from vidstyle.training.config import ControlNetTrainConfig
 from vidstyle.training.flow_matching import flow_matching_draw
@@ -26,7 +28,7 @@ from vidstyle.training.loop import load_frozen_transformer, make_accelerator, ma
 
 @dataclass
 class ControlSample:
-    """``video``, ``control``: ``[1, 16, F_lat, h, w]`` latents of a video and of its gray tile;
+    """``video``, ``control``: ``[1, 16, F_lat, h, w]`` latents of a video and of its tile;
     ``text``: ``[1, 512, text_dim]``."""
 
     video: torch.Tensor
@@ -38,12 +40,12 @@ class ControlSample:
 
 
 @torch.no_grad()
-def encode_control(pipe, sample, height: int, width: int) -> ControlSample:
-    """The raw video's latents, its gray tile's latents, and the ``t_ns`` embedding."""
+def encode_control(pipe, sample, height: int, width: int, tile: str = "gray") -> ControlSample:
+    """The raw video's latents, the latents of its ``tile`` (gray or rgb) tile, and the ``t_ns`` embedding."""
     pixels = pipe.video_to_pixels(sample.raw, height, width)
     text = pipe.encode_prompt(sample.t_ns, do_classifier_free_guidance=False, max_sequence_length=512,
                               device=pipe._execution_device)[0]
-    return ControlSample(pipe.encode_pixels(pixels), pipe.encode_pixels(gray_tile_control(pixels)), text)
+    return ControlSample(pipe.encode_pixels(pixels), pipe.encode_pixels(tile_control(pixels, tile)), text)
 
 
 def controlnet_loss(transformer, sample: ControlSample, generator: torch.Generator, shift: float = 3.0,
@@ -65,11 +67,16 @@ class ControlNetTrainer:
     def __init__(self, config: ControlNetTrainConfig, transformer=None) -> None:
         self.config = config
         self.dataset = CachedDataset(config.cache, ControlSample, kind="controlnet")
+        cached_tile = self.dataset.settings.get("tile", "gray")  # caches from before tile kinds are gray
+        if cached_tile != config.tile:
+            raise VidstyleInputError(f"{config.cache} holds {cached_tile} tiles but the config asks for tile: "
+                                     f"{config.tile} (vidstyle cache --kind controlnet --tile {config.tile})")
         self.accelerator = make_accelerator(config)
         transformer = transformer if transformer is not None else load_frozen_transformer(config, "tiny-t2v")
         transformer.requires_grad_(False)
         set_seed(config.seed)
-        self.controlnet = WanTileControlNet(transformer, TileControlNetConfig(block_stride=config.block_stride))
+        net_config = TileControlNetConfig(block_stride=config.block_stride, tile=config.tile)
+        self.controlnet = WanTileControlNet(transformer, net_config)
         self.controlnet.attach(transformer)
         if config.gradient_checkpointing:
             self.controlnet.enable_gradient_checkpointing(transformer)

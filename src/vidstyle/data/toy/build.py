@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from vidstyle.adapters.serialization import replace_directory
 from vidstyle.data.toy.world import ToyWorldConfig
 from vidstyle.data.toy.writer import INFO_NAME, write_info, write_split
 from vidstyle.errors import VidstyleInputError
@@ -34,25 +35,6 @@ def check_destination(out_dir: Path, overwrite: bool) -> None:
         raise VidstyleInputError(f"refusing to replace {out_dir}: it is not a toy world (no {INFO_NAME})")
 
 
-def _swap_in(tmp: Path, out_dir: Path) -> None:
-    """Move ``tmp`` to ``out_dir``, replacing an empty folder or (already checked) an old toy world there."""
-    old = None
-    if out_dir.is_dir():
-        if any(out_dir.iterdir()):
-            old = out_dir.with_name(f".{out_dir.name}.old-{secrets.token_hex(4)}")
-            os.replace(out_dir, old)
-        else:
-            out_dir.rmdir()
-    try:
-        os.replace(tmp, out_dir)
-    except OSError:
-        if old is not None:
-            os.replace(old, out_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def write_world(out_dir: str | Path, config: ToyWorldConfig, overwrite: bool = False,
                 on_sample: Callable[[str], None] | None = None) -> Path:
     """Write ``config``'s world to ``out_dir`` (``train/``, ``eval/``, ``toy_world.json``) atomically.
@@ -71,7 +53,7 @@ def write_world(out_dir: str | Path, config: ToyWorldConfig, overwrite: bool = F
         for split in config.splits:
             write_split(tmp / split, config, split, on_sample)
         write_info(tmp, config.info())
-        _swap_in(tmp, out_dir)
+        replace_directory(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

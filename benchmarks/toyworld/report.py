@@ -1,0 +1,66 @@
+"""Eval samples, score aggregation and markdown tables shared by the toy-world stages."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.toyworld.scores import HIGHER_IS_BETTER, SCORE_COLUMNS, ToyScorer, mean_scores
+from vidstyle.data.manifest import read_manifest
+from vidstyle.data.samples import Sample, load_sample
+
+GROUPS = ("held-out content", "held-out styles")
+
+
+def load_eval_samples(world: Path, count: int, size: int = 64, frames: int = 9) -> list[Sample]:
+    """The first ``count`` records of ``world/eval``, decoded at ``size`` x ``size`` and ``frames`` frames."""
+    records = read_manifest(world / "eval", on_error="stop").records[:count]
+    return [load_sample(world / "eval", record, size, size, max_frames=frames) for record in records]
+
+
+def eval_groups(world: Path, samples: list[Sample]) -> dict[str, list[int]]:
+    """Sample indices per group: styles seen in training (held-out content) and the world's held-out styles;
+    empty groups are left out."""
+    heldout = set(json.loads((world / "toy_world.json").read_text())["heldout_styles"])
+    groups = {GROUPS[0]: [i for i, s in enumerate(samples) if s.style_id not in heldout],
+              GROUPS[1]: [i for i, s in enumerate(samples) if s.style_id in heldout]}
+    return {name: rows for name, rows in groups.items() if rows}
+
+
+def scored_rows(scorer: ToyScorer, videos: np.ndarray | list[np.ndarray], samples: list[Sample],
+                rows: list[int]) -> dict[str, float]:
+    """Mean scores of ``videos[i]`` against ``samples[i]`` over ``rows``, with the count under ``"n"``."""
+    return {"n": len(rows), **mean_scores([scorer.score(videos[i], samples[i]) for i in rows])}
+
+
+def score_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Markdown table from ``{variant: {group: scores}}``: a row per variant and group, a column per score
+    (arrows give the better direction)."""
+    head = " | ".join(f"{c} {'↑' if HIGHER_IS_BETTER[c] else '↓'}" for c in SCORE_COLUMNS)
+    lines = [f"| variant | eval rows | n | {head} |", "|---" * (3 + len(SCORE_COLUMNS)) + "|"]
+    for variant, groups in results.items():
+        for group, scores in groups.items():
+            cells = " | ".join(f"{scores[c]:.3f}" if c not in ("psnr",) else f"{scores[c]:.2f}"
+                               for c in SCORE_COLUMNS)
+            lines.append(f"| {variant} | {group} | {scores['n']} | {cells} |")
+    return "\n".join(lines)
+
+
+def stage_arguments(doc: str, defaults: Any, stage: str) -> tuple[Path, Path, Any]:
+    """A stage's command line: ``--base``, ``--out`` (default ``BASE/../STAGE``) and one option per field of the
+    dataclass instance ``defaults``; returns ``(base, out, options)``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--base", type=Path, default=Path("runs/toyworld/base"))
+    parser.add_argument("--out", type=Path, default=None, help=f"default: BASE/../{stage}")
+    fields = [field.name for field in dataclasses.fields(defaults)]
+    for name in fields:
+        value = getattr(defaults, name)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    args = parser.parse_args()
+    options = type(defaults)(**{name: getattr(args, name) for name in fields})
+    return args.base, args.out or args.base.parent / stage, options

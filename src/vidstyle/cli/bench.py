@@ -1,0 +1,47 @@
+"""`vidstyle bench ...`: benchmarks that live in a source checkout's ``benchmarks/`` folder (not installed)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import typer
+
+from vidstyle.errors import VidstyleInputError
+
+bench_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                        help="Benchmarks of a source checkout (they train and measure; not tests).")
+
+
+def checkout_root() -> Path:
+    """The source checkout holding this package (``src/vidstyle`` two levels below), put on ``sys.path``."""
+    root = Path(__file__).resolve().parents[3]
+    if not (root / "benchmarks" / "toyworld" / "run.py").is_file():
+        raise VidstyleInputError("vidstyle bench runs from a source checkout: benchmarks/ is not installed with "
+                                 "the package (pip install -e . from a clone)")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return root
+
+
+@bench_app.command("toyworld")
+def toyworld(
+    output: Path = typer.Option(Path("runs/toyworld"), "-o", "--out", help="Run folder (reruns continue in it)."),
+    reuse_base: Path | None = typer.Option(None, "--reuse-base", help="An earlier base run to link, not retrain."),
+    base_minutes: float = typer.Option(25.0, "--base-minutes", min=1.0, help="Budget of the base models."),
+    samples: int = typer.Option(400, min=16, help="Train clips of the toy world."),
+    eval_samples: int = typer.Option(16, "--eval-samples", min=2, help="Eval clips scored per task."),
+    dreamstyle_steps: int = typer.Option(6000, "--dreamstyle-steps", min=3, help="DreamStyle CT + SFT steps."),
+    no_ship: bool = typer.Option(False, "--no-ship", help="Keep the package's shipped demo weights as they are."),
+) -> None:
+    """Train the toy-world bases, DreamStyle and StyleMaster with their ablations from scratch, score them on
+    held-out content and styles, write OUT/report.md and ship the trained weights as the demo default."""
+    if reuse_base is not None and not (reuse_base / "results.json").is_file():
+        raise VidstyleInputError(f"--reuse-base {reuse_base}: no finished base run there (results.json missing)")
+    checkout_root()
+    run = importlib.import_module("benchmarks.toyworld.run")
+    argv = ["--out", str(output), "--base-minutes", str(base_minutes), "--samples", str(samples),
+            "--eval-samples", str(eval_samples), "--dreamstyle-steps", str(dreamstyle_steps)]
+    argv += ["--reuse-base", str(reuse_base)] * (reuse_base is not None) + ["--no-ship"] * no_ship
+    run.main(argv)

@@ -1,0 +1,137 @@
+"""The toy-world benchmark's scores, style descriptor, tables and `vidstyle bench toyworld` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import typer
+from PIL import Image
+
+from benchmarks.toyworld.report import eval_groups, load_eval_samples, score_table, scored_rows
+from benchmarks.toyworld.scores import (
+    SCORE_COLUMNS,
+    StyleDescriptor,
+    ToyScorer,
+    descriptor_accuracy,
+    leakage,
+    mean_scores,
+    train_style_descriptor,
+)
+from vidstyle.cli.errors import run_cli
+from vidstyle.cli.main import app
+from vidstyle.data.samples import Sample
+from vidstyle.data.toy import build_toy_world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    return build_toy_world(tmp_path_factory.mktemp("tw") / "world", samples=12, size=32, frames=5, seed=3,
+                           eval_samples=6, styles=["posterise", "negative", "sepia", "pop_art"],
+                           heldout_styles=["pop_art"])
+
+
+@pytest.fixture(scope="module")
+def descriptor(world: Path, tmp_path_factory) -> StyleDescriptor:
+    export = train_style_descriptor(world, tmp_path_factory.mktemp("desc"), steps=3)
+    return StyleDescriptor(export)
+
+
+def test_descriptor_is_trained_by_the_projection_trainer_once(world: Path, tmp_path: Path) -> None:
+    export = train_style_descriptor(world, tmp_path, steps=2)
+    assert (export / "style_extractor.safetensors").is_file()
+    assert (tmp_path / "checkpoints").is_dir()  # the product trainer's own checkpoints
+    stamp = (export / "style_extractor.safetensors").stat().st_mtime_ns
+    assert train_style_descriptor(world, tmp_path, steps=2) == export
+    assert (export / "style_extractor.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_embeddings_are_unit_vectors_and_image_types_agree(descriptor: StyleDescriptor) -> None:
+    image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    from_array, from_pil = descriptor.embed([image]), descriptor.embed([Image.fromarray(image)])
+    assert torch.allclose(from_array.norm(dim=-1), torch.ones(1))
+    assert torch.equal(from_array, from_pil)
+
+
+def test_ground_truth_scores_perfect_fidelity_and_raw_scores_perfect_structure(world: Path,
+                                                                               descriptor: StyleDescriptor) -> None:
+    scorer = ToyScorer(descriptor)
+    sample = load_eval_samples(world, 1, size=32, frames=5)[0]
+    truth = scorer.score(sample.stylized, sample)
+    assert list(truth) == list(SCORE_COLUMNS)
+    assert truth["psnr"] == 100.0 and truth["ssim"] == pytest.approx(1.0)
+    raw = scorer.score(sample.raw, sample)
+    assert raw["structure"] == pytest.approx(1.0) and raw["psnr"] < 40
+    still = np.repeat(sample.stylized[:1], len(sample.stylized), axis=0)
+    assert scorer.score(still, sample)["flicker"] == 0.0
+    with pytest.raises(ValueError, match="does not match"):
+        scorer.score(sample.stylized[:1], sample)
+
+
+def test_leakage_is_high_when_the_reference_is_copied() -> None:
+    rng = np.random.default_rng(1)
+    ref = np.zeros((32, 32, 3), np.uint8)
+    ref[8:20, 4:14] = 255
+    other = np.zeros((32, 32, 3), np.uint8)
+    other[20:30, 18:30] = 200
+    copied = np.repeat(ref[None], 3, axis=0)
+    unrelated = np.repeat(other[None], 3, axis=0) + rng.integers(0, 3, (3, 32, 32, 3), dtype=np.uint8)
+    assert leakage(copied, [Image.fromarray(ref)]) == pytest.approx(1.0)
+    assert leakage(unrelated, [Image.fromarray(ref)]) < 0.3
+
+
+class ColourDescriptor:
+    """Embeds an image by its mean colour: styles that differ in colour are told apart."""
+
+    def embed(self, images):
+        means = torch.tensor(np.stack([np.asarray(i, np.float32).reshape(-1, 3).mean(0) for i in images]))
+        return torch.nn.functional.normalize(means - 100.0, dim=-1)
+
+
+def _plain(colour: tuple[int, int, int], style: str) -> Sample:
+    frame = np.broadcast_to(np.array(colour, np.uint8), (8, 8, 3)).copy()
+    return Sample(id=style, raw=frame[None], stylized=frame[None], refs=[Image.fromarray(frame)] * 2, t_ns="",
+                  t_sty=None, style_id=style)
+
+
+def test_descriptor_accuracy_counts_nearest_styles() -> None:
+    samples = [_plain((255, 0, 0), "red"), _plain((0, 255, 0), "green"), _plain((0, 0, 255), "blue")]
+    assert descriptor_accuracy(ColourDescriptor(), samples) == 1.0
+    swapped = samples[:2] + [Sample(**{**vars(samples[2]), "stylized": samples[0].stylized})]
+    assert descriptor_accuracy(ColourDescriptor(), swapped) == pytest.approx(2 / 3)
+
+
+def test_groups_tables_and_means(world: Path, descriptor: StyleDescriptor) -> None:
+    samples = load_eval_samples(world, 6, size=32, frames=5)
+    groups = eval_groups(world, samples)
+    assert sorted(i for rows in groups.values() for i in rows) == list(range(6))
+    assert mean_scores([{"a": 1.0}, {"a": 3.0}]) == {"a": 2.0} and mean_scores([]) == {}
+    scorer = ToyScorer(descriptor)
+    results = {"truth": {g: scored_rows(scorer, [s.stylized for s in samples], samples, rows)
+                         for g, rows in groups.items()}}
+    table = score_table(results).splitlines()
+    assert table[0].startswith("| variant | eval rows | n | psnr ↑") and "leakage ↓" in table[0]
+    assert len(table) == 2 + len(groups) and "| 100.00 | 1.000 |" in table[2]
+
+
+def test_bench_command_refuses_a_missing_base_run(tmp_path: Path, capsys) -> None:
+    args = ["bench", "toyworld", "--out", str(tmp_path / "o"), "--reuse-base", str(tmp_path)]
+    code = run_cli(typer.main.get_command(app), args)
+    err = capsys.readouterr().err
+    assert code == 2 and "no finished base run" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_package_ships_trained_toyworld_weights_that_the_demo_runs(tmp_path: Path, monkeypatch) -> None:
+    from vidstyle.backbones.shipped import ENV_VAR, load_shipped_toyworld, read_manifest
+    from vidstyle.cli.demo import run_demo
+
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    manifest = read_manifest()
+    assert manifest["provenance"]["command"].startswith("vidstyle bench toyworld")
+    components = load_shipped_toyworld("i2v")
+    assert next(components["transformer"].parameters()).dtype == torch.float32
+    written = run_demo(tmp_path, steps=2, quiet=True)
+    assert [p.name for p in written][-1] == "contact_sheet.png" and all(p.stat().st_size > 0 for p in written)
