@@ -27,8 +27,8 @@ import yaml
 from PIL import Image
 
 from benchmarks.toyworld.evaluate import contact_sheet, to_uint8
-from benchmarks.toyworld.report import eval_groups, load_eval_samples, score_table, scored_rows, stage_arguments
-from benchmarks.toyworld.scores import ToyScorer, build_scorer
+from benchmarks.toyworld.report import eval_groups, load_eval_samples, score_table, scored_rows, stage_main
+from benchmarks.toyworld.scores import ToyScorer
 from vidstyle.cli.train import run_cache, run_train
 from vidstyle.pipelines.dreamstyle import DreamStylePipeline
 
@@ -159,9 +159,7 @@ def report(results: dict) -> str:
 
 
 def main() -> None:
-    base, out, options = stage_arguments(__doc__, DreamStyleOptions(), "dreamstyle")
-    results = run_dreamstyle(base, out, build_scorer(base / "world", out.parent / "descriptor"), options)
-    print(report(results))
+    stage_main(__doc__, DreamStyleOptions(), "dreamstyle", run_dreamstyle, report)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,15 @@ def score_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
                                for c in SCORE_COLUMNS)
             lines.append(f"| {variant} | {group} | {scores['n']} | {cells} |")
     return "\n".join(lines)
+
+
+def stage_main(doc: str, defaults: Any, stage: str, run: Callable[..., dict], report: Callable[[dict], str]) -> None:
+    """A stage's ``python -m`` entry: parse :func:`stage_arguments`, score with the run's shared descriptor
+    (``OUT/../descriptor``), ``run(base, out, scorer, options)`` and print ``report`` of the results."""
+    from benchmarks.toyworld.scores import build_scorer
+
+    base, out, options = stage_arguments(doc, defaults, stage)
+    print(report(run(base, out, build_scorer(base / "world", out.parent / "descriptor"), options)))
 
 
 def stage_arguments(doc: str, defaults: Any, stage: str) -> tuple[Path, Path, Any]:

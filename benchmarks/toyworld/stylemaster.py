@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.toyworld.evaluate import contact_sheet
-from benchmarks.toyworld.report import eval_groups, load_eval_samples, score_table, scored_rows, stage_arguments
+from benchmarks.toyworld.report import eval_groups, load_eval_samples, score_table, scored_rows, stage_main
 from benchmarks.toyworld.stylemaster_eval import TASKS, Sampling, motion_amount, run_variant
 from benchmarks.toyworld.stylemaster_train import (
     FRAMES,
@@ -186,11 +186,7 @@ def report(results: dict) -> str:
 
 
 def main() -> None:
-    from benchmarks.toyworld.scores import build_scorer
-
-    base, out, options = stage_arguments(__doc__, StyleMasterOptions(), "stylemaster")
-    results = run_stylemaster(base, out, build_scorer(base / "world", out.parent / "descriptor"), options)
-    print(report(results))
+    stage_main(__doc__, StyleMasterOptions(), "stylemaster", run_stylemaster, report)
 
 
 if __name__ == "__main__":
