@@ -31,7 +31,7 @@ import yaml
 from PIL import Image
 
 from benchmarks.toyworld.metrics import flicker
-from vidstyle.data.curation.filters import _correlation, content_consistency, edge_map
+from vidstyle.data.curation.filters import content_consistency, edge_map, map_correlation
 from vidstyle.data.samples import Sample
 from vidstyle.metrics.fidelity import psnr, ssim
 from vidstyle.style import StyleExtractor, global_style_embedding
@@ -93,7 +93,8 @@ def leakage(clip: np.ndarray, refs: list[Image.Image]) -> float:
     """Mean edge-map correlation between the frames of ``clip`` and each reference resized to the frame size."""
     height, width = clip.shape[1:3]
     maps = [edge_map(np.asarray(ref.convert("RGB").resize((width, height), Image.BICUBIC))) for ref in refs]
-    return float(np.mean([_correlation(edge_map(frame), ref) for frame in clip for ref in maps]))
+    frames = [edge_map(frame) for frame in clip]
+    return float(np.mean([map_correlation(frame, ref) for frame in frames for ref in maps]))
 
 
 class ToyScorer:

@@ -44,7 +44,7 @@ def edge_map(frame: np.ndarray) -> np.ndarray:
     return _blur(np.sqrt((gx * gx + gy * gy).sum(axis=-1)), sigma)
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+def map_correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation of two maps; 1 if both are flat, 0 if only one is."""
     a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
     a, b = a - a.mean(), b - b.mean()
@@ -57,7 +57,7 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
 def content_consistency(raw: np.ndarray, stylized: np.ndarray) -> float:
     """Mean over frames of the correlation of :func:`edge_map` of raw and stylized (``uint8 [F, H, W, 3]`` each);
     in ``[-1, 1]``, 1 for the same structure."""
-    return float(np.mean([_correlation(edge_map(a), edge_map(b)) for a, b in zip(raw, stylized, strict=True)]))
+    return float(np.mean([map_correlation(edge_map(a), edge_map(b)) for a, b in zip(raw, stylized, strict=True)]))
 
 
 def mean_motion(video: np.ndarray, flow: DISFlow | None = None) -> float:
