@@ -60,8 +60,8 @@ def media(tmp_path_factory) -> dict[str, Path]:
 def encoded_frames(monkeypatch):
     """The frames `vidstyle stylize` hands to the encoder, by output file name.
 
-    Equality of outputs is asserted on these: FFmpeg's encoding was seen to vary between runs in one
-    process with identical input frames (README, Limits).
+    Outputs are compared on these: FFmpeg's encoding was seen to vary between runs in one process with
+    identical input frames (README, Limits).
     """
     import vidstyle.cli.stylize as stylize_module
 
