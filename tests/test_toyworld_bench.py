@@ -12,10 +12,12 @@ from PIL import Image
 
 from benchmarks.toyworld.report import eval_groups, load_eval_samples, score_table, scored_rows
 from benchmarks.toyworld.scores import (
+    DESCRIPTOR_CLIP,
     SCORE_COLUMNS,
     StyleDescriptor,
     ToyScorer,
     descriptor_accuracy,
+    descriptor_clip,
     leakage,
     mean_scores,
     train_style_descriptor,
@@ -24,6 +26,8 @@ from vidstyle.cli.errors import run_cli
 from vidstyle.cli.main import app
 from vidstyle.data.samples import Sample
 from vidstyle.data.toy import build_toy_world
+from vidstyle.style import StyleExtractor
+from vidstyle.style.clip import load_clip_model, load_clip_preprocessors
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +50,24 @@ def test_descriptor_is_trained_by_the_projection_trainer_once(world: Path, tmp_p
     stamp = (export / "style_extractor.safetensors").stat().st_mtime_ns
     assert train_style_descriptor(world, tmp_path, steps=2) == export
     assert (export / "style_extractor.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_descriptor_runs_on_its_own_saved_random_clip(world: Path, tmp_path: Path) -> None:
+    export = train_style_descriptor(world, tmp_path, steps=2)
+    clip_dir = tmp_path / "clip"
+    assert StyleExtractor.from_pretrained(export).config.clip_model == str(clip_dir)
+    model = load_clip_model(str(clip_dir))
+    assert model.config.vision_config.hidden_size == DESCRIPTOR_CLIP["hidden_size"]
+    assert model.config.vision_config.image_size == DESCRIPTOR_CLIP["image_size"]
+    tokenizer, processor = load_clip_preprocessors(str(clip_dir))
+    assert tokenizer("a red star")["input_ids"][0] == tokenizer.bos_token_id
+    pixels = processor(images=[np.zeros((32, 32, 3), np.uint8)], return_tensors="pt")["pixel_values"]
+    assert pixels.shape == (1, 3, DESCRIPTOR_CLIP["image_size"], DESCRIPTOR_CLIP["image_size"])
+    stamp = (clip_dir / "config.json").stat().st_mtime_ns
+    assert descriptor_clip(clip_dir) == clip_dir and (clip_dir / "config.json").stat().st_mtime_ns == stamp
+    again = descriptor_clip(tmp_path / "again")  # a pure function of the seed
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 load_clip_model(str(again)).state_dict().values(), strict=True))
 
 
 def test_embeddings_are_unit_vectors_and_image_types_agree(descriptor: StyleDescriptor) -> None:

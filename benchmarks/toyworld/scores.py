@@ -12,14 +12,16 @@ Every score compares an output clip (uint8 ``[F, H, W, 3]``) with its eval sampl
 - ``flicker``: mean absolute change between consecutive frames, in [0, 1] (``metrics.py``; lower is better).
 
 The style descriptor is StyleMaster's global style embedding trained by our own projection trainer
-(``vidstyle train projection``: triplets of same style / other content) on the toy world's train split, on the
-frozen random ``tiny`` CLIP. :func:`descriptor_accuracy` checks that it tells styles apart on held-out content
-(and reports held-out styles, never seen in its training, apart).
+(``vidstyle train projection``: triplets of same style / other content) on the toy world's train split, on a
+frozen random CLIP built for it (:func:`descriptor_clip`: 64 px input, 4 px patches, width 128, weights drawn at
+5x the usual scale so that its blocks are non-linear; its pooled output is then a mean of non-linear patch
+features, a texture statistic). :func:`descriptor_accuracy` checks that it tells styles apart on held-out content.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,30 +31,62 @@ import torch
 import torch.nn.functional as F
 import yaml
 from PIL import Image
+from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPTextConfig, CLIPVisionConfig
 
 from benchmarks.toyworld.metrics import flicker
+from vidstyle.adapters.serialization import replace_directory
 from vidstyle.data.curation.filters import content_consistency, edge_map, map_correlation
 from vidstyle.data.samples import Sample
 from vidstyle.metrics.fidelity import psnr, ssim
 from vidstyle.style import StyleExtractor, global_style_embedding
-from vidstyle.style.clip import TINY_CLIP, load_clip_preprocessors
+from vidstyle.style.clip import load_clip_preprocessors
+from vidstyle.style.tiny import tiny_clip_tokenizer
 
 SCORE_COLUMNS = ("psnr", "ssim", "style", "structure", "leakage", "flicker")
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "style": True, "structure": True, "leakage": False,
                     "flicker": False}
-DESCRIPTOR_STEPS = 4000
+DESCRIPTOR_STEPS = 1500
+DESCRIPTOR_CLIP = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
+                   "image_size": 64, "patch_size": 4, "projection_dim": 128, "initializer_factor": 5.0}
+
+
+def descriptor_clip(out: Path, seed: int = 0) -> Path:
+    """Save the descriptor's frozen random CLIP (``DESCRIPTOR_CLIP`` vision tower, a 1-layer text tower, the tiny
+    character tokenizer and a 64 px image processor) to ``out``, as ``from_pretrained`` reads it; kept if there."""
+    if (out / "config.json").is_file():
+        return out
+    tokenizer = tiny_clip_tokenizer()
+    text = CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                          num_attention_heads=2, projection_dim=DESCRIPTOR_CLIP["projection_dim"],
+                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                          pad_token_id=tokenizer.pad_token_id)
+    config = CLIPConfig(text_config=text.to_dict(), vision_config=CLIPVisionConfig(**DESCRIPTOR_CLIP).to_dict(),
+                        projection_dim=DESCRIPTOR_CLIP["projection_dim"],
+                        initializer_factor=DESCRIPTOR_CLIP["initializer_factor"])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = CLIPModel(config).eval()
+    size = DESCRIPTOR_CLIP["image_size"]
+    staging = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    CLIPImageProcessorPil(size={"shortest_edge": size}, crop_size=size).save_pretrained(staging)
+    replace_directory(staging, out)
+    return out
 
 
 def train_style_descriptor(world: Path, out: Path, steps: int = DESCRIPTOR_STEPS, seed: int = 7) -> Path:
-    """Train the descriptor with ``vidstyle train projection`` on ``world/train``; returns its export folder
-    (``out/style_extractor``), reused when already there."""
+    """Train the descriptor with ``vidstyle train projection`` on ``world/train`` over :func:`descriptor_clip`
+    (``out/clip``); returns its export folder (``out/style_extractor``), reused when already there."""
     from vidstyle.cli.train import run_train
 
     export = out / "style_extractor"
     if (export / "style_extractor.safetensors").is_file():
         return export
     out.mkdir(parents=True, exist_ok=True)
-    config = {"dataset": str(world / "train"), "output_dir": str(out), "clip_model": TINY_CLIP, "out_dim": 64,
+    clip = descriptor_clip(out / "clip")
+    config = {"dataset": str(world / "train"), "output_dir": str(out), "clip_model": str(clip), "out_dim": 64,
               "num_global_tokens": 1, "projection_hidden": 256, "triplets_per_step": 16, "margin": 0.2,
               "max_steps": steps, "learning_rate": 1e-3, "warmup_steps": 50, "gradient_accumulation": 1,
               "checkpoint_every": steps, "seed": seed}

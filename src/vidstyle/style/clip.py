@@ -27,9 +27,9 @@ def load_clip_preprocessors(clip_id: str) -> tuple[Any, Any]:
     """``(tokenizer, image processor)`` for the CLIP at ``clip_id``."""
     if clip_id == TINY_CLIP:
         return build_tiny_clip()[1:]
-    from transformers import CLIPImageProcessorPil, CLIPTokenizer
+    from transformers import AutoTokenizer, CLIPImageProcessorPil
 
-    return _load(clip_id, CLIPTokenizer.from_pretrained), _load(clip_id, CLIPImageProcessorPil.from_pretrained)
+    return _load(clip_id, AutoTokenizer.from_pretrained), _load(clip_id, CLIPImageProcessorPil.from_pretrained)
 
 
 def _load(clip_id: str, loader) -> Any:
