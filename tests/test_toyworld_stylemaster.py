@@ -5,25 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
+from toy_stage_stubs import MeanScorer
 
 from benchmarks.toyworld import stylemaster_train
 from benchmarks.toyworld.stylemaster import StyleMasterOptions, run_stylemaster
 from vidstyle import StyleMasterPipeline
 from vidstyle.backbones import build_tiny_components
-from vidstyle.data.samples import Sample
 from vidstyle.data.toy import build_toy_world
-
-COLUMNS = ("psnr", "ssim", "style", "structure", "leakage", "flicker")
-
-
-class StubScorer:
-    """Stands in for ``ToyScorer``: the mean pixel value as every column."""
-
-    def score(self, output: np.ndarray, sample: Sample) -> dict[str, float]:
-        assert output.shape == sample.raw.shape and output.dtype == np.uint8
-        return dict.fromkeys(COLUMNS, float(output.mean() / 255))
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +28,7 @@ def test_stage_writes_results_and_loadable_weights_then_resumes(base: Path, tmp_
     options = StyleMasterOptions(projection_steps=1, style_steps=1, motion_steps=1, controlnet_steps=1,
                                  motion_rank=2, eval_samples=3, steps=1)
     out = tmp_path / "out"
-    results = run_stylemaster(base, out, StubScorer(), options)
+    results = run_stylemaster(base, out, MeanScorer(), options)
 
     assert set(results["tasks"]) == {"generation", "transfer"}
     assert {"trained", "untrained"} <= set(results["tasks"]["transfer"])
@@ -66,5 +55,5 @@ def test_stage_writes_results_and_loadable_weights_then_resumes(base: Path, tmp_
     monkeypatch.setattr(stylemaster_train, "run_train", refuse)
     monkeypatch.setattr(stylemaster_train, "run_cache", refuse)
     monkeypatch.setattr("benchmarks.toyworld.stylemaster_eval.load_pipe", refuse)
-    again = run_stylemaster(base, out, StubScorer(), options)
+    again = run_stylemaster(base, out, MeanScorer(), options)
     assert again["tasks"] == results["tasks"] and again["motion"] == results["motion"]

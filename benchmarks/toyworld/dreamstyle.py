@@ -39,9 +39,10 @@ SIZE, FRAMES = 64, 9
 
 @dataclass
 class DreamStyleOptions:
-    """Training and evaluation settings of the stage."""
+    """Training and evaluation settings of the stage. 24000 steps take 20 min for both adapters on an idle 2-core
+    CPU and score above 6000 on fidelity (README, "Toy world")."""
 
-    train_steps: int = 6000
+    train_steps: int = 24000
     rank: int = 16
     learning_rate: float = 1e-3
     eval_samples: int = 16
@@ -55,28 +56,30 @@ def log(message: str) -> None:
 
 def train_adapter(base: Path, out: Path, options: DreamStyleOptions, token_specific: bool = True) -> Path:
     """Cache the train split once (``out/../cache``), then CT (2/3 of the steps) and SFT from the CT adapter
-    (1/3) into ``out``; a finished SFT export is reused. ``token_specific=False`` trains the shared-LoRA ablation."""
+    (1/3) into ``out``; a finished SFT export is reused when both stage configs match these options.
+    ``token_specific=False`` trains the shared-LoRA ablation."""
     model = base / "i2v" / "pipeline"
     cache = out.parent / "cache"
     if not (cache / "index.json").is_file():
         run_cache(base / "world" / "train", cache, None, str(model), SIZE, SIZE, FRAMES, "skip", "0/1", "cpu",
                   "float32", True, "dreamstyle", FRAMES, "tiny")
-    export = out / "sft" / "adapter"
-    if (export / "token_lora.safetensors").is_file():
-        return export
-    export = None
     steps = options.train_steps
+    configs = {}
     for stage, stage_steps in (("ct", steps * 2 // 3), ("sft", steps - steps * 2 // 3)):
-        config = {"cache": str(cache), "model": str(model), "preset": None, "output_dir": str(out / stage),
-                  "stage": stage, "max_steps": stage_steps, "rank": options.rank,
-                  "learning_rate": options.learning_rate, "gradient_accumulation": 1,
-                  "checkpoint_every": stage_steps, "warmup_steps": 0, "token_specific": token_specific}
-        if export is not None:
-            config["init_adapter"] = str(export)
-        path = out / f"{stage}.yaml"
-        out.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(config))
-        export = run_train("dreamstyle", path, resume=False)
+        configs[stage] = {"cache": str(cache), "model": str(model), "preset": None, "output_dir": str(out / stage),
+                          "stage": stage, "max_steps": stage_steps, "rank": options.rank,
+                          "learning_rate": options.learning_rate, "gradient_accumulation": 1,
+                          "checkpoint_every": stage_steps, "warmup_steps": 0, "token_specific": token_specific}
+    configs["sft"]["init_adapter"] = str(out / "ct" / "adapter")
+    export = out / "sft" / "adapter"
+    paths = {stage: out / f"{stage}.yaml" for stage in configs}
+    if (export / "token_lora.safetensors").is_file() and all(
+            path.is_file() and yaml.safe_load(path.read_text()) == configs[stage] for stage, path in paths.items()):
+        return export
+    out.mkdir(parents=True, exist_ok=True)
+    for stage, config in configs.items():
+        paths[stage].write_text(yaml.safe_dump(config))
+        export = run_train("dreamstyle", paths[stage], resume=False)
     return export
 
 

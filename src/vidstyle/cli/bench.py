@@ -32,7 +32,7 @@ def toyworld(
     base_minutes: float = typer.Option(25.0, "--base-minutes", min=1.0, help="Budget of the base models."),
     samples: int = typer.Option(400, min=16, help="Train clips of the toy world."),
     eval_samples: int = typer.Option(16, "--eval-samples", min=2, help="Eval clips scored per task."),
-    dreamstyle_steps: int = typer.Option(6000, "--dreamstyle-steps", min=3, help="DreamStyle CT + SFT steps."),
+    dreamstyle_steps: int = typer.Option(24000, "--dreamstyle-steps", min=3, help="DreamStyle CT + SFT steps."),
     no_ship: bool = typer.Option(False, "--no-ship", help="Keep the package's shipped demo weights as they are."),
 ) -> None:
     """Train the toy-world bases, DreamStyle and StyleMaster with their ablations from scratch, score them on

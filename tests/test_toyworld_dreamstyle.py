@@ -1,0 +1,50 @@
+"""The toy-world DreamStyle stage end to end on a tiny world and tiny I2V base: results, reuse, retraining."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from toy_stage_stubs import MeanScorer
+
+from benchmarks.toyworld import dreamstyle
+from benchmarks.toyworld.dreamstyle import TASKS, DreamStyleOptions, run_dreamstyle
+from vidstyle import DreamStylePipeline
+from vidstyle.backbones import build_tiny_components
+from vidstyle.data.toy import build_toy_world
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("toy") / "base"
+    build_toy_world(base / "world", samples=4, size=32, frames=5, seed=3, eval_samples=2,
+                    styles=["posterise", "negative", "pop_art"], heldout_styles=["pop_art"])
+    DreamStylePipeline(**build_tiny_components("i2v")).save_pretrained(base / "i2v" / "pipeline")
+    return base
+
+
+def test_stage_scores_every_task_and_variant_then_reuses_or_retrains(base: Path, tmp_path: Path,
+                                                                      monkeypatch) -> None:
+    options = DreamStyleOptions(train_steps=3, rank=2, eval_samples=2, steps=1)
+    out = tmp_path / "out"
+    results = run_dreamstyle(base, out, MeanScorer(), options)
+    assert set(results["tasks"]) == set(TASKS)
+    for task in TASKS:
+        assert set(results["tasks"][task]) == {"untrained", "token-specific LoRA", "shared LoRA"}
+    assert json.loads((out / "results.json").read_text())["options"] == vars(options)
+    adapter = out / "token_specific" / "sft" / "adapter" / "token_lora.safetensors"
+    stamp = adapter.stat().st_mtime_ns
+
+    trained: list[Path] = []
+    real_train = dreamstyle.run_train
+    monkeypatch.setattr(dreamstyle, "run_train", lambda kind, path, resume: trained.append(path) or
+                        real_train(kind, path, resume))
+    (out / "results.json").unlink()  # evaluate again: the adapters of the same options are reused
+    assert run_dreamstyle(base, out, MeanScorer(), options)["tasks"] == results["tasks"]
+    assert trained == [] and adapter.stat().st_mtime_ns == stamp
+
+    longer = DreamStyleOptions(train_steps=4, rank=2, eval_samples=2, steps=1)
+    run_dreamstyle(base, out, MeanScorer(), longer)  # other options retrain both adapters, CT then SFT
+    assert [p.name for p in trained] == ["ct.yaml", "sft.yaml", "ct.yaml", "sft.yaml"]
+    assert adapter.stat().st_mtime_ns != stamp
