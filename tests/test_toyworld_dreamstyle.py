@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from toy_stage_stubs import MeanScorer
 
 from benchmarks.toyworld import dreamstyle
@@ -33,6 +34,8 @@ def test_stage_scores_every_task_and_variant_then_reuses_or_retrains(base: Path,
     for task in TASKS:
         assert set(results["tasks"][task]) == {"untrained", "token-specific LoRA", "shared LoRA"}
     assert json.loads((out / "results.json").read_text())["options"] == vars(options)
+    ct = yaml.safe_load((out / "token_specific" / "ct.yaml").read_text())
+    assert ct["seed"] == options.seed and ct["max_steps"] == 2 and ct["token_specific"] is True
     adapter = out / "token_specific" / "sft" / "adapter" / "token_lora.safetensors"
     stamp = adapter.stat().st_mtime_ns
 

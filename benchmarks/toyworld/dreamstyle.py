@@ -48,6 +48,7 @@ class DreamStyleOptions:
     eval_samples: int = 16
     steps: int = 20
     guidance: float = 4.0
+    seed: int = 0  # training seed (LoRA init, sample order, noise); evaluation noise is fixed per sample
 
 
 def log(message: str) -> None:
@@ -69,7 +70,8 @@ def train_adapter(base: Path, out: Path, options: DreamStyleOptions, token_speci
         configs[stage] = {"cache": str(cache), "model": str(model), "preset": None, "output_dir": str(out / stage),
                           "stage": stage, "max_steps": stage_steps, "rank": options.rank,
                           "learning_rate": options.learning_rate, "gradient_accumulation": 1,
-                          "checkpoint_every": stage_steps, "warmup_steps": 0, "token_specific": token_specific}
+                          "checkpoint_every": stage_steps, "warmup_steps": 0, "token_specific": token_specific,
+                          "seed": options.seed}
     configs["sft"]["init_adapter"] = str(out / "ct" / "adapter")
     export = out / "sft" / "adapter"
     paths = {stage: out / f"{stage}.yaml" for stage in configs}
