@@ -31,7 +31,6 @@ import torch
 import torch.nn.functional as F
 import yaml
 from PIL import Image
-from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPTextConfig, CLIPVisionConfig
 
 from benchmarks.toyworld.metrics import flicker
 from vidstyle.adapters.serialization import replace_directory
@@ -40,38 +39,28 @@ from vidstyle.data.samples import Sample
 from vidstyle.metrics.fidelity import psnr, ssim
 from vidstyle.style import StyleExtractor, global_style_embedding
 from vidstyle.style.clip import load_clip_preprocessors
-from vidstyle.style.tiny import tiny_clip_tokenizer
+from vidstyle.style.tiny import build_tiny_clip
 
 SCORE_COLUMNS = ("psnr", "ssim", "style", "structure", "leakage", "flicker")
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "style": True, "structure": True, "leakage": False,
                     "flicker": False}
 DESCRIPTOR_STEPS = 1500
 DESCRIPTOR_CLIP = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
-                   "image_size": 64, "patch_size": 4, "projection_dim": 128, "initializer_factor": 5.0}
+                   "image_size": 64, "patch_size": 4}
 
 
 def descriptor_clip(out: Path, seed: int = 0) -> Path:
-    """Save the descriptor's frozen random CLIP (``DESCRIPTOR_CLIP`` vision tower, a 1-layer text tower, the tiny
-    character tokenizer and a 64 px image processor) to ``out``, as ``from_pretrained`` reads it; kept if there."""
+    """Save the descriptor's frozen random CLIP (``DESCRIPTOR_CLIP`` vision tower, projection 128, weights at 5x
+    the usual scale, a 1-layer tiny text tower, the tiny tokenizer) to ``out``, as ``from_pretrained`` reads it;
+    kept if there."""
     if (out / "config.json").is_file():
         return out
-    tokenizer = tiny_clip_tokenizer()
-    text = CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                          num_attention_heads=2, projection_dim=DESCRIPTOR_CLIP["projection_dim"],
-                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                          pad_token_id=tokenizer.pad_token_id)
-    config = CLIPConfig(text_config=text.to_dict(), vision_config=CLIPVisionConfig(**DESCRIPTOR_CLIP).to_dict(),
-                        projection_dim=DESCRIPTOR_CLIP["projection_dim"],
-                        initializer_factor=DESCRIPTOR_CLIP["initializer_factor"])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = CLIPModel(config).eval()
-    size = DESCRIPTOR_CLIP["image_size"]
+    model, tokenizer, processor = build_tiny_clip(seed, vision=DESCRIPTOR_CLIP, text_layers=1, projection_dim=128,
+                                                  initializer_factor=5.0)
     staging = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    CLIPImageProcessorPil(size={"shortest_edge": size}, crop_size=size).save_pretrained(staging)
+    for part in (model, tokenizer, processor):
+        part.save_pretrained(staging)
     replace_directory(staging, out)
     return out
 

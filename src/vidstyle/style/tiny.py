@@ -35,24 +35,33 @@ def tiny_clip_tokenizer(max_length: int = 77) -> PreTrainedTokenizerFast:
     )
 
 
-def build_tiny_clip(seed: int = 0) -> tuple[CLIPModel, PreTrainedTokenizerFast, CLIPImageProcessorPil]:
-    """Random CLIP (width 16, 2 layers per tower, 32px images, 4px patches, projection 16) in eval mode.
+TINY_VISION = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+               "image_size": 32, "patch_size": 4}
 
-    Returns ``(model, tokenizer, image_processor)``; weights are a pure function of ``seed``.
+
+def build_tiny_clip(
+    seed: int = 0, vision: dict | None = None, text_layers: int = 2, projection_dim: int = 16,
+    initializer_factor: float = 1.0,
+) -> tuple[CLIPModel, PreTrainedTokenizerFast, CLIPImageProcessorPil]:
+    """Random CLIP in eval mode: by default width 16, 2 layers per tower, 32px images, 4px patches, projection 16.
+
+    ``vision`` replaces the vision tower's ``TINY_VISION`` settings (the image processor follows its
+    ``image_size``); ``initializer_factor`` scales the random weights. Returns ``(model, tokenizer,
+    image_processor)``; weights are a pure function of the arguments.
     """
     tokenizer = tiny_clip_tokenizer()
     text = CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
-        max_position_embeddings=77, projection_dim=16, bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=text_layers,
+        num_attention_heads=2, max_position_embeddings=77, projection_dim=projection_dim,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
     )
-    vision = CLIPVisionConfig(
-        hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2, image_size=32,
-        patch_size=4, projection_dim=16,
-    )
-    config = CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=16)
+    vision_config = CLIPVisionConfig(**(vision or TINY_VISION), projection_dim=projection_dim,
+                                     initializer_factor=initializer_factor)
+    config = CLIPConfig(text_config=text.to_dict(), vision_config=vision_config.to_dict(),
+                        projection_dim=projection_dim, initializer_factor=initializer_factor)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = CLIPModel(config).eval()
-    image_processor = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size=32)
+    size = vision_config.image_size
+    image_processor = CLIPImageProcessorPil(size={"shortest_edge": size}, crop_size=size)
     return model, tokenizer, image_processor
