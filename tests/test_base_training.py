@@ -14,7 +14,7 @@ from vidstyle.cli.main import app
 from vidstyle.data.toy import build_toy_world
 from vidstyle.training.base_trainer import BaseTrainer
 from vidstyle.training.config import BaseTrainConfig, VAETrainConfig
-from vidstyle.training.vae_trainer import VAETrainer, encode_mode, load_raw_clips
+from vidstyle.training.vae_trainer import VAETrainer, encode_mode, load_clips
 
 SIZE, FRAMES = 32, 5
 VAE = dict(height=SIZE, width=SIZE, base_dim=8, dim_mult=[1, 1, 1, 1], batch_size=2, crop=16, image_ratio=0.5,
@@ -78,7 +78,7 @@ def test_vae_export_normalises_latents_and_reports_eval_metrics(world, vae_expor
     from vidstyle.training.vae_trainer import load_vae
 
     vae = load_vae(vae_export)
-    latents = encode_mode(vae, load_raw_clips(world / "train", SIZE, SIZE).frames)  # [N, 16, F_lat, h, w]
+    latents = encode_mode(vae, load_clips(world / "train", SIZE, SIZE).frames)  # [N, 16, F_lat, h, w]
     mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
     std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
     normalised = ((latents - mean) / std).transpose(0, 1).reshape(16, -1)
@@ -127,6 +127,28 @@ def test_t2v_base_resumes_exactly_and_exports_a_wan_pipeline(world, vae_export, 
     video = pipe("a red circle moves left", height=SIZE, width=SIZE, num_frames=FRAMES, num_inference_steps=1,
                  output_type="np", generator=torch.Generator().manual_seed(0)).frames[0]
     assert video.shape == (FRAMES, SIZE, SIZE, 3) and np.isfinite(video).all()
+
+
+def test_stylized_option_adds_each_stylized_clip_with_its_style_caption(world, vae_export, tmp_path):
+    from vidstyle.data.manifest import read_manifest
+    from vidstyle.data.samples import load_sample
+
+    records = read_manifest(world / "train").records
+    raw = load_clips(world / "train", SIZE, SIZE)
+    both = load_clips(world / "train", SIZE, SIZE, stylized=True)
+    assert len(raw.frames) == len(records) and len(both.frames) == 2 * len(records)
+    torch.testing.assert_close(both.frames[0::2], raw.frames, rtol=0, atol=0)
+    stylized = np.stack([load_sample(world / "train", r, SIZE, SIZE).stylized for r in records])
+    assert torch.equal(both.frames[1::2], torch.from_numpy(stylized[:, :both.frames.shape[1]]))
+    assert both.captions[1::2] == [r.t_sty for r in records] and both.captions[0::2] == [r.t_ns for r in records]
+    assert all(r.t_sty != r.t_ns for r in records)
+
+    assert len(VAETrainer(vae_config(world, tmp_path / "vae", stylized=True)).clips.frames) == 2 * len(records)
+    trainer = BaseTrainer(base_config(world, vae_export, tmp_path / "t2v", kind="t2v", stylized=True))
+    plain = BaseTrainer(base_config(world, vae_export, tmp_path / "plain", kind="t2v"))
+    assert len(trainer.data.latents) == 2 * len(plain.data.latents)
+    torch.testing.assert_close(trainer.data.latents[0::2], plain.data.latents)
+    assert not torch.allclose(trainer.data.text[1::2], plain.data.text)  # the t_sty captions, not t_ns
 
 
 @pytest.mark.parametrize(("what", "body", "message"), [

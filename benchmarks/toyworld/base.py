@@ -36,9 +36,9 @@ from vidstyle.data.toy import build_toy_world
 from vidstyle.training.base_trainer import PIPELINES, BaseTrainer, build_transformer
 from vidstyle.training.config import BaseTrainConfig, TrainConfig, VAETrainConfig
 from vidstyle.training.vae_trainer import (
-    RawClips,
+    Clips,
     VAETrainer,
-    load_raw_clips,
+    load_clips,
     load_vae,
     reconstruct,
     reconstruction_metrics,
@@ -76,7 +76,7 @@ def untrained_pipeline(config: BaseTrainConfig):
     return PIPELINES[config.kind](**components)
 
 
-def evaluate_base(config: BaseTrainConfig, export: Path, clips: RawClips, steps: int, guidance: float,
+def evaluate_base(config: BaseTrainConfig, export: Path, clips: Clips, steps: int, guidance: float,
                   out: Path) -> dict[str, dict[str, float]]:
     """Trained vs untrained rows of one base model (I2V: fidelity; T2V: quality proxies)."""
     score = fidelity if config.kind == "i2v" else quality_proxies
@@ -89,7 +89,7 @@ def evaluate_base(config: BaseTrainConfig, export: Path, clips: RawClips, steps:
     return {"trained": score(trained, clips), "untrained": score(untrained, clips)}
 
 
-def reference_rows(clips: RawClips, train: RawClips, vae) -> dict[str, dict[str, float]]:
+def reference_rows(clips: Clips, train: Clips, vae) -> dict[str, dict[str, float]]:
     """For scale: the first frame held still, as is and through the VAE (I2V); real train clips, unrelated to
     the eval captions (T2V)."""
     real = clips.frames.numpy()
@@ -103,12 +103,16 @@ def table(results: dict) -> str:
     vae, i2v, t2v, ref = results["vae"], results["i2v"], results["t2v"], results["reference"]
     lines = ["| model | steps | train s | metric | trained | untrained | reference |", "|---|---|---|---|---|---|---|",
              f"| VAE | {vae['steps']} | {vae['seconds']:.0f} | recon PSNR dB / SSIM | {vae['psnr']:.2f} / "
-             f"{vae['ssim']:.3f} | | |",
+             f"{vae['ssim']:.3f} | | |"]
+    if "stylized" in vae:  # runs before the stylized clips joined the base data did not measure it
+        lines.append(f"| VAE | {vae['steps']} | {vae['seconds']:.0f} | recon PSNR dB / SSIM, stylized clips | "
+                     f"{vae['stylized']['psnr']:.2f} / {vae['stylized']['ssim']:.3f} | | |")
+    lines.append(
              f"| I2V base | {i2v['steps']} | {i2v['seconds']:.0f} | PSNR dB / SSIM vs eval clip | "
              f"{i2v['trained']['psnr']:.2f} / {i2v['trained']['ssim']:.3f} | {i2v['untrained']['psnr']:.2f} / "
              f"{i2v['untrained']['ssim']:.3f} | still first frame: {ref['i2v']['psnr']:.2f} / "
              f"{ref['i2v']['ssim']:.3f}; through the VAE: {ref['i2v_vae']['psnr']:.2f} / "
-             f"{ref['i2v_vae']['ssim']:.3f} |"]
+             f"{ref['i2v_vae']['ssim']:.3f} |")
     for key, label in (("flicker", "temporal flicker"), ("hist_paired", "colour-hist dist. to the caption's clip"),
                        ("hist_set", "colour-hist dist., pooled")):
         reference = f"real train clips: {ref['t2v'][key]:.3f}"
@@ -124,7 +128,7 @@ def base_stage(kind: str, out: Path, vae_export: Path, seconds: float | None, ar
     world = out / "world"
     config = stage_config(kind, BaseTrainConfig, dataset=world / "train", vae=vae_export, output_dir=out / kind)
     trained = {} if seconds is None else train_within(BaseTrainer, config, seconds, probe=30)
-    clips = load_raw_clips(world / "eval", 64, 64, 9, limit=args.eval_clips)
+    clips = load_clips(world / "eval", 64, 64, 9, limit=args.eval_clips)
     return {**evaluate_base(config, out / kind / "pipeline", clips, args.steps, args.guidance, out), **trained}
 
 
@@ -142,9 +146,11 @@ def run_stages(args: argparse.Namespace) -> dict:
                                                               eval_dataset=world / "eval", output_dir=out / "vae"),
                                      SHARES["vae"] * budget, probe=40)
     vae = load_vae(out / "vae" / "vae")
-    clips = load_raw_clips(world / "eval", 64, 64, 9, limit=args.eval_clips)
-    train = load_raw_clips(world / "train", 64, 64, 9, limit=args.eval_clips)
-    results = {"vae": {**reconstruction_metrics(vae, clips.frames), **timing["vae"]},
+    clips = load_clips(world / "eval", 64, 64, 9, limit=args.eval_clips)
+    train = load_clips(world / "train", 64, 64, 9, limit=args.eval_clips)
+    styled = load_clips(world / "eval", 64, 64, 9, limit=args.eval_clips, stylized=True).frames[1::2]
+    results = {"vae": {**reconstruction_metrics(vae, clips.frames), **timing["vae"],
+                       "stylized": reconstruction_metrics(vae, styled)},
                "reference": reference_rows(clips, train, vae)}
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         jobs = {kind: pool.submit(base_stage, kind, out, out / "vae" / "vae",
@@ -156,7 +162,7 @@ def run_stages(args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/toyworld"))
-    parser.add_argument("--minutes", type=float, default=25.0, help="total budget (world, training, evaluation)")
+    parser.add_argument("--minutes", type=float, default=30.0, help="total budget (world, training, evaluation)")
     parser.add_argument("--samples", type=int, default=400, help="train clips of the toy world")
     parser.add_argument("--eval-clips", type=int, default=24)
     parser.add_argument("--steps", type=int, default=20, help="denoising steps when generating")

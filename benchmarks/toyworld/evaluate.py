@@ -8,7 +8,7 @@ from PIL import Image
 
 from benchmarks.toyworld.metrics import colour_histogram, flicker, histogram_distance, per_frame_histogram_distance
 from vidstyle.metrics.fidelity import psnr, ssim
-from vidstyle.training.vae_trainer import RawClips
+from vidstyle.training.vae_trainer import Clips
 
 
 def to_uint8(frames: np.ndarray) -> np.ndarray:
@@ -17,7 +17,7 @@ def to_uint8(frames: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def generate(pipe, clips: RawClips, steps: int, guidance: float, seed: int = 0) -> np.ndarray:
+def generate(pipe, clips: Clips, steps: int, guidance: float, seed: int = 0) -> np.ndarray:
     """One clip per eval clip, uint8 ``[N, F, H, W, 3]``: from its caption, and its first frame for I2V pipelines
     (anything with an ``image_encoder``); clip ``i`` draws its noise from ``seed + i``."""
     count, frames, height, width = clips.frames.shape[:4]
@@ -33,14 +33,14 @@ def generate(pipe, clips: RawClips, steps: int, guidance: float, seed: int = 0) 
     return np.stack(out)
 
 
-def fidelity(videos: np.ndarray, clips: RawClips) -> dict[str, float]:
+def fidelity(videos: np.ndarray, clips: Clips) -> dict[str, float]:
     """Mean PSNR (dB) and SSIM over clips of ``videos`` ``[N, F, H, W, 3]`` against the raw eval clips."""
     real = clips.frames.numpy()
     return {"psnr": float(np.mean([psnr(v, r) for v, r in zip(videos, real, strict=True)])),
             "ssim": float(np.mean([ssim(v, r) for v, r in zip(videos, real, strict=True)]))}
 
 
-def quality_proxies(videos: np.ndarray, clips: RawClips) -> dict[str, float]:
+def quality_proxies(videos: np.ndarray, clips: Clips) -> dict[str, float]:
     """T2V proxies: mean flicker, mean per-frame colour-histogram distance to the caption's own eval clip
     (``hist_paired``) and distance between the pooled histograms of all videos and all eval clips (``hist_set``)."""
     real = clips.frames.numpy()

@@ -1,8 +1,9 @@
 """`vidstyle train base`: a toyworld Wan transformer (I2V or T2V) from scratch by flow matching on a frozen VAE.
 
-Once, at start, every raw clip is encoded (:func:`encode_clips`) with the frozen components of the pipeline the
-model is exported in, through that pipeline's own methods: normalised VAE posterior means of the clip, the
-``t_ns`` caption through the tiny UMT5 (padded to 512 tokens) and the empty prompt (the CFG negative); for I2V
+Once, at start, every raw clip (with ``stylized``, also every stylized clip) is encoded (:func:`encode_clips`)
+with the frozen components of the pipeline the model is exported in, through that pipeline's own methods:
+normalised VAE posterior means of the clip, its caption (``t_ns``; ``t_sty`` for a stylized clip) through
+the tiny UMT5 (padded to 512 tokens) and the empty prompt (the CFG negative); for I2V
 also the 20 condition channels of ``WanImageToVideoPipeline.prepare_latents`` (4 mask channels, first latent
 frame 1, then the latent of ``[first frame, zeros...]``) and the CLIP states of the first frame
 (``encode_image``). Each micro-step takes ``batch_size`` clips, a noise level and noise per clip from the
@@ -31,8 +32,8 @@ from vidstyle.training.config import BaseTrainConfig
 from vidstyle.training.flow_matching import flow_matching_draw
 from vidstyle.training.loop import make_accelerator, run_loop, sample_index
 from vidstyle.training.vae_trainer import (
-    RawClips,
-    load_raw_clips,
+    Clips,
+    load_clips,
     load_vae,
     make_cooldown_optimizer,
     to_pixels,
@@ -47,7 +48,7 @@ ENCODED_NAME = "encoded.pt"
 class EncodedClips:
     """The training set as the transformer sees it (``N`` clips, latent size ``F_lat x h x w``).
 
-    - ``latents``: ``[N, 16, F_lat, h, w]`` normalised VAE latents of the raw clips;
+    - ``latents``: ``[N, 16, F_lat, h, w]`` normalised VAE latents of the clips;
     - ``text``: ``[N, 512, text_dim]`` caption embeddings; ``empty_text``: ``[1, 512, text_dim]``;
     - ``condition`` (I2V): ``[N, 20, F_lat, h, w]`` mask + first-frame condition channels;
     - ``image`` (I2V): ``[N, T, image_dim]`` CLIP states of the first frames.
@@ -89,7 +90,7 @@ def encode_batch(pipe, clips: torch.Tensor, captions: list[str]) -> EncodedClips
     return encoded
 
 
-def encode_clips(pipe, clips: RawClips, batch: int = 16) -> EncodedClips:
+def encode_clips(pipe, clips: Clips, batch: int = 16) -> EncodedClips:
     """:func:`encode_batch` over the whole set, ``batch`` clips at a time."""
     parts = [encode_batch(pipe, clips.frames[i:i + batch], clips.captions[i:i + batch])
              for i in range(0, len(clips.captions), batch)]
@@ -101,7 +102,7 @@ def encode_clips(pipe, clips: RawClips, batch: int = 16) -> EncodedClips:
 def load_or_encode(config: BaseTrainConfig, pipe) -> EncodedClips:
     """The encoded training set, cached in ``OUTPUT/encoded.pt`` (reused while the settings, the manifest and
     the VAE files are unchanged)."""
-    keys = ("dataset", "vae", "kind", "height", "width", "max_frames", "encoders_seed")
+    keys = ("dataset", "vae", "kind", "height", "width", "max_frames", "encoders_seed", "stylized")
     settings = {k: str(getattr(config, k)) for k in keys}
     files = [Path(config.dataset) / "manifest.jsonl", *sorted(vae_folder(config.vae).iterdir())]
     settings["files"] = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files if p.is_file()]
@@ -110,7 +111,8 @@ def load_or_encode(config: BaseTrainConfig, pipe) -> EncodedClips:
         saved = torch.load(path, weights_only=True)
         if saved.pop("settings") == json.dumps(settings):
             return EncodedClips(**saved)
-    encoded = encode_clips(pipe, load_raw_clips(config.dataset, config.height, config.width, config.max_frames))
+    encoded = encode_clips(pipe, load_clips(config.dataset, config.height, config.width, config.max_frames,
+                                            stylized=config.stylized))
     torch.save({**asdict(encoded), "settings": json.dumps(settings)}, path)
     return encoded
 

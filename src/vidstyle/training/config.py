@@ -130,6 +130,7 @@ class VAETrainConfig(TrainConfig):
     """The toyworld Wan VAE from scratch: L1 + MSE reconstruction and a small KL term, on raw clips and frames."""
 
     dataset: Path = Field(description="a dataset folder (manifest.jsonl); its raw clips are the training data")
+    stylized: bool = Field(False, description="also train on the dataset's stylized clips")
     eval_dataset: Path | None = Field(None, description="reconstruction PSNR/SSIM are reported on its raw clips")
     eval_samples: int = Field(32, ge=1, description="eval clips measured")
     height: int = Field(64, ge=8, le=1024, multiple_of=8)
@@ -173,6 +174,8 @@ class BaseTrainConfig(TrainConfig):
     """A toyworld Wan transformer (I2V or T2V) from scratch: flow matching on a frozen VAE's latents of raw clips."""
 
     dataset: Path = Field(description="a dataset folder (manifest.jsonl); raw clips and their t_ns captions")
+    stylized: bool = Field(False, description="also train on the stylized clips with their t_sty captions, so the "
+                                              "base has seen styled video and knows style words, as Wan has")
     vae: Path = Field(description="the frozen VAE: a `vidstyle train vae` export (OUTPUT/vae) or a pipeline folder")
     kind: Literal["i2v", "t2v"] = "i2v"
     height: int = Field(64, ge=16, le=1024, multiple_of=16)

@@ -1,4 +1,6 @@
-"""`vidstyle train vae`: the toyworld Wan VAE (``AutoencoderKLWan``) from scratch on raw clips and single frames.
+"""`vidstyle train vae`: the toyworld Wan VAE (``AutoencoderKLWan``) from scratch on clips and single frames.
+
+The clips are the dataset's raw clips and, with ``stylized``, its stylized clips too.
 
 Loss of a micro-step on pixels ``x`` in [-1, 1]: ``l1_weight * mean|x - x'| + mse_weight * mean (x - x')^2 +
 kl_weight * mean KL(q(z|x) || N(0, I))`` (the KL averaged over latent elements), where the decoder sees a
@@ -33,26 +35,37 @@ INITIAL_LOGVAR = -6.0
 
 
 @dataclass
-class RawClips:
-    """The raw clips of a dataset in memory: ``frames`` uint8 ``[N, F, H, W, 3]`` and their ``t_ns`` captions."""
+class Clips:
+    """Training or eval clips in memory: ``frames`` uint8 ``[N, F, H, W, 3]``, their captions and record ids."""
 
     frames: torch.Tensor
     captions: list[str]
     ids: list[str]
 
 
-def load_raw_clips(folder: Path, height: int, width: int, max_frames: int | None = None,
-                   limit: int | None = None) -> RawClips:
-    """Decode the raw clips of a dataset folder (the first ``limit`` rows), all cut to the shortest ``4k+1``
-    frame count of the set; stylized clips and references are not read."""
+def load_clips(folder: Path, height: int, width: int, max_frames: int | None = None, limit: int | None = None,
+               stylized: bool = False) -> Clips:
+    """Decode the raw clips of a dataset folder (the first ``limit`` rows) with their ``t_ns`` captions; with
+    ``stylized``, then also each row's stylized clip captioned ``t_sty`` (rows without one add nothing). All clips
+    are cut to the shortest ``4k+1`` frame count of the set; references are never read."""
     records = read_manifest(folder).records[:limit]
     if not records:
         raise VidstyleInputError(f"{folder}: no valid samples")
-    raws = [load_sample(folder, r.model_copy(update={"stylized": None, "style_refs": []}), height, width,
-                        max_frames).raw for r in records]
-    frames = wan_frame_count(min(len(r) for r in raws))
-    return RawClips(torch.from_numpy(np.stack([r[:frames] for r in raws])), [r.t_ns for r in records],
-                    [r.id for r in records])
+    clips, captions, ids = [], [], []
+    for record in records:
+        styled = stylized and record.stylized is not None and bool(record.t_sty)
+        sample = load_sample(folder, record.model_copy(update={"style_refs": [],
+                                                                "stylized": record.stylized if styled else None}),
+                             height, width, max_frames)
+        clips.append(sample.raw)
+        captions.append(record.t_ns)
+        ids.append(record.id)
+        if styled:
+            clips.append(sample.stylized)
+            captions.append(record.t_sty)
+            ids.append(f"{record.id}/stylized")
+    frames = wan_frame_count(min(len(c) for c in clips))
+    return Clips(torch.from_numpy(np.stack([c[:frames] for c in clips])), captions, ids)
 
 
 def make_cooldown_optimizer(config: VAETrainConfig | BaseTrainConfig, params: list[torch.nn.Parameter]):
@@ -198,7 +211,8 @@ class VAETrainer:
         if config.gradient_checkpointing:
             raise VidstyleInputError("gradient_checkpointing: AutoencoderKLWan does not support it")
         self.config = config
-        self.clips = load_raw_clips(config.dataset, config.height, config.width, config.max_frames)
+        self.clips = load_clips(config.dataset, config.height, config.width, config.max_frames,
+                                stylized=config.stylized)
         self.accelerator = make_accelerator(config)
         self.vae = build_vae(config).train()
         optimizer, scheduler = make_cooldown_optimizer(config, list(self.vae.parameters()))
@@ -233,7 +247,7 @@ class VAETrainer:
             set_latent_statistics(self.vae, self.clips.frames[:64])
             self.vae.save_pretrained(export)
             if self.config.eval_dataset is not None:
-                held = load_raw_clips(self.config.eval_dataset, self.config.height, self.config.width,
+                held = load_clips(self.config.eval_dataset, self.config.height, self.config.width,
                                       self.config.max_frames, limit=self.config.eval_samples)
                 metrics = reconstruction_metrics(self.vae, held.frames)
                 (Path(self.config.output_dir) / "eval.json").write_text(json.dumps(metrics, indent=1) + "\n")
