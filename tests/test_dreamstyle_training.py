@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import ACCELERATE_CPU_2, free_port
+from PIL import Image
 
 from vidstyle.errors import VidstyleInputError
 from vidstyle.training.cache import CachedDataset, write_cached_sample, write_index
@@ -104,6 +105,8 @@ def test_export_loads_into_the_pipeline(tmp_path, tiny_pipe):
     ("cache: c\noutput_dir: o\ncondition_ratio: {video: 1}\n", "condition_ratio"),
     ("cache: c\noutput_dir: o\nbatch_size: 2\n", "batch_size"),
     ("cache: c\noutput_dir: o\nlearning_rat: 0.1\n", "learning_rat"),
+    ("cache: c\noutput_dir: o\ntargets: [attn1.to_q, attn2.to_k]\n", "targets"),
+    ("cache: c\noutput_dir: o\ntargets: []\n", "targets"),
     ("output_dir: o\n", "cache"),
     ("cache: [unclosed\n", "YAML"),
 ])
@@ -121,6 +124,7 @@ def test_defaults_are_the_papers_values(tmp_path):
     cfg = load_config(path, DreamStyleTrainConfig)
     assert (cfg.rank, cfg.learning_rate, cfg.gradient_accumulation, cfg.batch_size) == (64, 4e-5, 2, 1)
     assert cfg.condition_ratio == {"text": 1.0, "style_image": 2.0, "first_frame": 1.0}
+    assert cfg.targets == ["attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "ffn.net.0.proj", "ffn.net.2"]
 
 
 def test_two_processes_keep_identical_weights(tmp_path):
@@ -181,3 +185,32 @@ def test_shared_lora_ablation_trains_one_up_matrix_and_sft_must_match(tmp_path):
     export = shared.train()
     with pytest.raises(VidstyleInputError, match="token types"):
         DreamStyleTrainer(config(tmp_path, stage="sft", init_adapter=export, output_dir=tmp_path / "sft"))
+
+
+def test_cross_attention_query_targets_train_load_and_merge_exactly(tmp_path, tiny_pipe):
+    targets = ["attn1.to_q", "attn2.to_q", "attn2.to_out.0", "ffn.net.2"]
+    trainer = DreamStyleTrainer(config(tmp_path, max_steps=3, targets=targets, output_dir=tmp_path / "x"))
+    assert sorted({name.split(".", 2)[2] for name in trainer.adapter.layers}) == sorted(targets)
+    export = trainer.train()
+    assert trainer.adapter.layers["blocks.0.attn2.to_q"].lora_up["video"].abs().sum() > 0  # it learned there
+    with pytest.raises(VidstyleInputError, match="wraps"):
+        DreamStyleTrainer(config(tmp_path, stage="sft", init_adapter=export, output_dir=tmp_path / "sft"))
+
+    video = np.random.default_rng(0).integers(0, 255, (5, 32, 48, 3), dtype=np.uint8)
+    ref = Image.fromarray(video[0, ::-1].copy())
+    tiny_pipe.set_progress_bar_config(disable=True)
+
+    def run():
+        return tiny_pipe(video, prompt="a clip", style_images=[ref], num_inference_steps=2, guidance_scale=2.0,
+                         generator=torch.Generator().manual_seed(0), output_type="latent").frames
+
+    plain = run()
+    adapter = tiny_pipe.load_token_lora(export, merge=False)
+    try:
+        assert adapter.config.targets == tuple(targets)
+        unmerged = run()
+        adapter.merge("video")
+        torch.testing.assert_close(run(), unmerged, rtol=1e-4, atol=1e-5)
+        assert not torch.allclose(unmerged, plain)
+    finally:
+        adapter.detach()

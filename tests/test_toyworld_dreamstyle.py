@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from toy_stage_stubs import MeanScorer
@@ -27,7 +28,7 @@ def base(tmp_path_factory) -> Path:
 
 def test_stage_scores_every_task_and_variant_then_reuses_or_retrains(base: Path, tmp_path: Path,
                                                                       monkeypatch) -> None:
-    options = DreamStyleOptions(train_steps=3, rank=2, eval_samples=2, steps=1)
+    options = DreamStyleOptions(train_steps=3, rank=2, eval_samples=2, steps=1, extra_targets="")
     out = tmp_path / "out"
     results = run_dreamstyle(base, out, MeanScorer(), options)
     assert set(results["tasks"]) == set(TASKS)
@@ -36,6 +37,7 @@ def test_stage_scores_every_task_and_variant_then_reuses_or_retrains(base: Path,
     assert json.loads((out / "results.json").read_text())["options"] == vars(options)
     ct = yaml.safe_load((out / "token_specific" / "ct.yaml").read_text())
     assert ct["seed"] == options.seed and ct["max_steps"] == 2 and ct["token_specific"] is True
+    assert "targets" not in ct  # no extra targets: the paper's linears, the trainer's default
     adapter = out / "token_specific" / "sft" / "adapter" / "token_lora.safetensors"
     stamp = adapter.stat().st_mtime_ns
 
@@ -47,7 +49,33 @@ def test_stage_scores_every_task_and_variant_then_reuses_or_retrains(base: Path,
     assert run_dreamstyle(base, out, MeanScorer(), options)["tasks"] == results["tasks"]
     assert trained == [] and adapter.stat().st_mtime_ns == stamp
 
-    longer = DreamStyleOptions(train_steps=4, rank=2, eval_samples=2, steps=1)
+    longer = DreamStyleOptions(train_steps=4, rank=2, eval_samples=2, steps=1, extra_targets="attn2.to_q")
     run_dreamstyle(base, out, MeanScorer(), longer)  # other options retrain both adapters, CT then SFT
     assert [p.name for p in trained] == ["ct.yaml", "sft.yaml", "ct.yaml", "sft.yaml"]
     assert adapter.stat().st_mtime_ns != stamp
+    saved = json.loads((adapter.parent / "token_lora.json").read_text())
+    assert saved["targets"][-1] == "attn2.to_q" and len(saved["targets"]) == 7
+
+
+def test_style_sensitivity_scores_how_far_outputs_move_with_the_style():
+    from types import SimpleNamespace
+
+    from benchmarks.toyworld.style_sensitivity import mean_pairwise_difference, style_sensitivity, toy_task_sample
+
+    clips = [np.full((2, 4, 4, 3), v, dtype=np.uint8) for v in (0, 3, 6)]
+    assert mean_pairwise_difference(clips) == pytest.approx(4.0)  # pairs 3, 6, 3
+
+    def fake_pipe(raw, prompt, style_images=None, first_frame=None, **_):
+        """Text and style-image modes ignore the style; first-frame mode repeats the given frame."""
+        frames = np.repeat(np.asarray(first_frame)[None], len(raw), 0) if first_frame is not None else raw
+        return SimpleNamespace(frames=[frames / 255.0])
+
+    fake_pipe.set_progress_bar_config = lambda **_: None
+    styles = ["sepia", "negative", "thermal"]
+    scores = style_sensitivity(fake_pipe, styles, steps=1)
+    truths = [toy_task_sample(style, 0).stylized for style in styles]
+    assert scores["text"] == 0 and scores["style_image"] == 0
+    assert scores["ground truth"] == pytest.approx(mean_pairwise_difference(truths))
+    firsts = [np.repeat(t[:1], len(t), 0) for t in truths]
+    assert scores["first_frame"] == pytest.approx(mean_pairwise_difference(firsts), abs=1e-6)
+    assert scores["first_frame"] > 10

@@ -162,7 +162,7 @@ def run_stages(args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/toyworld"))
-    parser.add_argument("--minutes", type=float, default=30.0, help="total budget (world, training, evaluation)")
+    parser.add_argument("--minutes", type=float, default=25.0, help="total budget (world, training, evaluation)")
     parser.add_argument("--samples", type=int, default=400, help="train clips of the toy world")
     parser.add_argument("--eval-clips", type=int, default=24)
     parser.add_argument("--steps", type=int, default=20, help="denoising steps when generating")

@@ -6,6 +6,8 @@ shared-LoRA ablation.
 ``DIR`` is the output of ``benchmarks.toyworld.base`` (``DIR/world`` and ``DIR/i2v/pipeline``). The train split
 is cached with ``vidstyle cache`` and each adapter trained with ``vidstyle train dreamstyle`` (the product path),
 CT for 2/3 of the steps and SFT from the CT adapter for 1/3; the ablation trains a shared LoRA the same way.
+Both wrap the cross-attention's query and output besides the paper's linears (``--extra-targets ""``: the
+paper's placement only).
 Then, on the first ``--eval-samples`` eval records (held-out content seeds; held-out styles reported apart),
 each task runs with the token-specific adapter, the shared one and none (the untrained baseline: the base I2V
 on DreamStyle's layout), and is scored by :class:`benchmarks.toyworld.scores.ToyScorer`. Tasks: ``text``
@@ -29,6 +31,7 @@ from PIL import Image
 from benchmarks.toyworld.evaluate import contact_sheet, to_uint8
 from benchmarks.toyworld.report import eval_groups, load_eval_samples, score_table, scored_rows, stage_main
 from benchmarks.toyworld.scores import ToyScorer
+from vidstyle.adapters.token_adapter import DEFAULT_TARGETS
 from vidstyle.cli.train import run_cache, run_train
 from vidstyle.pipelines.dreamstyle import DreamStylePipeline
 
@@ -49,6 +52,9 @@ class DreamStyleOptions:
     steps: int = 20
     guidance: float = 4.0
     seed: int = 0  # training seed (LoRA init, sample order, noise); evaluation noise is fixed per sample
+    # linears wrapped besides the paper's: the cross-attention's query and output, so the text route can carry style
+    # (README, "Toy world": with the paper's placement the text-mode outputs ignored the style words)
+    extra_targets: str = "attn2.to_q,attn2.to_out.0"
 
 
 def log(message: str) -> None:
@@ -72,6 +78,8 @@ def train_adapter(base: Path, out: Path, options: DreamStyleOptions, token_speci
                           "learning_rate": options.learning_rate, "gradient_accumulation": 1,
                           "checkpoint_every": stage_steps, "warmup_steps": 0, "token_specific": token_specific,
                           "seed": options.seed}
+        if options.extra_targets:
+            configs[stage]["targets"] = [*DEFAULT_TARGETS, *options.extra_targets.split(",")]
     configs["sft"]["init_adapter"] = str(out / "ct" / "adapter")
     export = out / "sft" / "adapter"
     paths = {stage: out / f"{stage}.yaml" for stage in configs}

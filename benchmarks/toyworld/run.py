@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="vidstyle bench toyworld", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/toyworld"))
     parser.add_argument("--reuse-base", type=Path, default=None, help="an earlier base run (benchmarks.toyworld.base)")
-    parser.add_argument("--base-minutes", type=float, default=30.0)
+    parser.add_argument("--base-minutes", type=float, default=25.0)
     parser.add_argument("--samples", type=int, default=400, help="train clips of the toy world")
     parser.add_argument("--eval-samples", type=int, default=16)
     parser.add_argument("--dreamstyle-steps", type=int, default=DreamStyleOptions.train_steps)

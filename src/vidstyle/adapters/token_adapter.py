@@ -22,6 +22,9 @@ from vidstyle.errors import VidstyleInputError
 FORMAT = "vidstyle.token_lora"
 NAME = "token_lora"
 DEFAULT_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "ffn.net.0.proj", "ffn.net.2")
+# every linear of a Wan block whose input is the video-token sequence, so token types can route it; the cross-
+# attention's key/value projections see the text and image tokens instead and cannot carry a token LoRA
+VIDEO_SEQUENCE_TARGETS = (*DEFAULT_TARGETS[:4], "attn2.to_q", "attn2.to_out.0", *DEFAULT_TARGETS[4:])
 
 
 @dataclass
@@ -37,6 +40,10 @@ class TokenLoRAConfig:
         self.targets, self.token_types = tuple(self.targets), tuple(self.token_types)
         if self.rank < 1:
             raise ValueError(f"rank must be >= 1, got {self.rank}")
+        if not self.targets or len(set(self.targets)) < len(self.targets) or \
+                not set(self.targets) <= set(VIDEO_SEQUENCE_TARGETS):
+            raise ValueError(f"targets must be distinct names among {list(VIDEO_SEQUENCE_TARGETS)}, got "
+                             f"{list(self.targets)}")
         unknown = set(self.token_types) - set(TOKEN_TYPES)
         if unknown or "video" not in self.token_types:
             raise ValueError(f"token_types must include 'video' and be among {TOKEN_TYPES}")

@@ -29,7 +29,7 @@ def checkout_root() -> Path:
 def toyworld(
     output: Path = typer.Option(Path("runs/toyworld"), "-o", "--out", help="Run folder (reruns continue in it)."),
     reuse_base: Path | None = typer.Option(None, "--reuse-base", help="An earlier base run to link, not retrain."),
-    base_minutes: float = typer.Option(30.0, "--base-minutes", min=1.0, help="Budget of the base models."),
+    base_minutes: float = typer.Option(25.0, "--base-minutes", min=1.0, help="Budget of the base models."),
     samples: int = typer.Option(400, min=16, help="Train clips of the toy world."),
     eval_samples: int = typer.Option(16, "--eval-samples", min=2, help="Eval clips scored per task."),
     dreamstyle_steps: int = typer.Option(24000, "--dreamstyle-steps", min=3, help="DreamStyle CT + SFT steps."),

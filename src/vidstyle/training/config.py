@@ -8,6 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from vidstyle.adapters.token_adapter import DEFAULT_TARGETS, TokenLoRAConfig
 from vidstyle.errors import VidstyleInputError
 
 
@@ -45,6 +46,15 @@ class DreamStyleTrainConfig(TrainConfig):
     init_adapter: Path | None = None
     flow_shift: float = Field(3.0, gt=0)
     token_specific: bool = Field(True, description="false: one LoRA shared by all tokens (the paper's ablation)")
+    targets: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGETS),
+                               description="the wrapped linears of each block (default: the paper's self-attention "
+                                           "and FFN; attn2.to_q / attn2.to_out.0 also reach the cross-attention)")
+
+    @field_validator("targets")
+    @classmethod
+    def _video_sequence_targets(cls, targets: list[str]) -> list[str]:
+        TokenLoRAConfig(targets=tuple(targets))  # the adapter's own check, as a config error
+        return targets
 
     @field_validator("condition_ratio")
     @classmethod

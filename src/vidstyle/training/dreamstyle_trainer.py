@@ -37,11 +37,15 @@ class DreamStyleTrainer:
         if config.gradient_checkpointing:
             transformer.enable_gradient_checkpointing()
         types = TOKEN_TYPES if config.token_specific else ("video",)
-        self.adapter = TokenLoRAAdapter(transformer, TokenLoRAConfig(rank=config.rank, token_types=types))
+        self.adapter = TokenLoRAAdapter(transformer, TokenLoRAConfig(rank=config.rank, token_types=types,
+                                                                     targets=tuple(config.targets)))
         if config.init_adapter is not None:  # SFT starts from the CT adapter
             weights, saved = read_adapter_files(config.init_adapter)
             if saved.rank != config.rank:
                 raise VidstyleInputError(f"init_adapter has rank {saved.rank}, the config says {config.rank}")
+            if saved.targets != tuple(config.targets):
+                raise VidstyleInputError(f"init_adapter wraps {list(saved.targets)}, the config says "
+                                         f"{list(config.targets)}")
             if tuple(saved.token_types) != types:
                 raise VidstyleInputError(f"init_adapter has token types {list(saved.token_types)}, the config "
                                          f"(token_specific: {config.token_specific}) needs {list(types)}")
