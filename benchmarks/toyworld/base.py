@@ -104,7 +104,7 @@ def table(results: dict) -> str:
     lines = ["| model | steps | train s | metric | trained | untrained | reference |", "|---|---|---|---|---|---|---|",
              f"| VAE | {vae['steps']} | {vae['seconds']:.0f} | recon PSNR dB / SSIM | {vae['psnr']:.2f} / "
              f"{vae['ssim']:.3f} | | |"]
-    if "stylized" in vae:  # runs before the stylized clips joined the base data did not measure it
+    if "stylized" in vae:  # base runs older than this row did not measure it
         lines.append(f"| VAE | {vae['steps']} | {vae['seconds']:.0f} | recon PSNR dB / SSIM, stylized clips | "
                      f"{vae['stylized']['psnr']:.2f} / {vae['stylized']['ssim']:.3f} | | |")
     lines.append(

@@ -140,7 +140,7 @@ class VAETrainConfig(TrainConfig):
     """The toyworld Wan VAE from scratch: L1 + MSE reconstruction and a small KL term, on raw clips and frames."""
 
     dataset: Path = Field(description="a dataset folder (manifest.jsonl); its raw clips are the training data")
-    stylized: bool = Field(False, description="also train on the dataset's stylized clips")
+    stylized: bool = Field(False, description="also train on the dataset's stylized clips and their frames")
     eval_dataset: Path | None = Field(None, description="reconstruction PSNR/SSIM are reported on its raw clips")
     eval_samples: int = Field(32, ge=1, description="eval clips measured")
     height: int = Field(64, ge=8, le=1024, multiple_of=8)

@@ -248,7 +248,7 @@ class VAETrainer:
             self.vae.save_pretrained(export)
             if self.config.eval_dataset is not None:
                 held = load_clips(self.config.eval_dataset, self.config.height, self.config.width,
-                                      self.config.max_frames, limit=self.config.eval_samples)
+                                  self.config.max_frames, limit=self.config.eval_samples)
                 metrics = reconstruction_metrics(self.vae, held.frames)
                 (Path(self.config.output_dir) / "eval.json").write_text(json.dumps(metrics, indent=1) + "\n")
         self.accelerator.end_training()
