@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -144,6 +145,19 @@ def test_bench_command_refuses_a_missing_base_run(tmp_path: Path, capsys) -> Non
     err = capsys.readouterr().err
     assert code == 2 and "no finished base run" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_bench_command_passes_only_the_options_given(tmp_path: Path, monkeypatch) -> None:
+    import importlib
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(importlib, "import_module", lambda name: SimpleNamespace(main=calls.append))
+    command = typer.main.get_command(app)
+    assert run_cli(command, ["bench", "toyworld", "--out", str(tmp_path / "o")]) == 0
+    assert run_cli(command, ["bench", "toyworld", "--out", str(tmp_path / "o"), "--base-minutes", "3",
+                             "--dreamstyle-steps", "30", "--no-ship"]) == 0
+    assert calls == [["--out", str(tmp_path / "o")],
+                     ["--out", str(tmp_path / "o"), "--base-minutes", "3.0", "--dreamstyle-steps", "30", "--no-ship"]]
 
 
 def test_the_package_ships_trained_toyworld_weights_that_the_demo_runs(tmp_path: Path, monkeypatch) -> None:

@@ -29,10 +29,13 @@ def checkout_root() -> Path:
 def toyworld(
     output: Path = typer.Option(Path("runs/toyworld"), "-o", "--out", help="Run folder (reruns continue in it)."),
     reuse_base: Path | None = typer.Option(None, "--reuse-base", help="An earlier base run to link, not retrain."),
-    base_minutes: float = typer.Option(25.0, "--base-minutes", min=1.0, help="Budget of the base models."),
-    samples: int = typer.Option(400, min=16, help="Train clips of the toy world."),
-    eval_samples: int = typer.Option(16, "--eval-samples", min=2, help="Eval clips scored per task."),
-    dreamstyle_steps: int = typer.Option(24000, "--dreamstyle-steps", min=3, help="DreamStyle CT + SFT steps."),
+    base_minutes: float | None = typer.Option(None, "--base-minutes", min=1.0,
+                                              help="Budget of the base models (default: the benchmark's)."),
+    samples: int | None = typer.Option(None, min=16, help="Train clips of the toy world (default: the benchmark's)."),
+    eval_samples: int | None = typer.Option(None, "--eval-samples", min=2,
+                                            help="Eval clips scored per task (default: the benchmark's)."),
+    dreamstyle_steps: int | None = typer.Option(None, "--dreamstyle-steps", min=3,
+                                                help="DreamStyle CT + SFT steps (default: the benchmark's)."),
     no_ship: bool = typer.Option(False, "--no-ship", help="Keep the package's shipped demo weights as they are."),
 ) -> None:
     """Train the toy-world bases, DreamStyle and StyleMaster with their ablations from scratch, score them on
@@ -41,7 +44,9 @@ def toyworld(
         raise VidstyleInputError(f"--reuse-base {reuse_base}: no finished base run there (results.json missing)")
     checkout_root()
     run = importlib.import_module("benchmarks.toyworld.run")
-    argv = ["--out", str(output), "--base-minutes", str(base_minutes), "--samples", str(samples),
-            "--eval-samples", str(eval_samples), "--dreamstyle-steps", str(dreamstyle_steps)]
+    given = {"--base-minutes": base_minutes, "--samples": samples, "--eval-samples": eval_samples,
+             "--dreamstyle-steps": dreamstyle_steps}  # the rest take benchmarks/toyworld/run.py's defaults
+    argv = ["--out", str(output)] + [part for flag, value in given.items() if value is not None
+                                     for part in (flag, str(value))]
     argv += ["--reuse-base", str(reuse_base)] * (reuse_base is not None) + ["--no-ship"] * no_ship
     run.main(argv)
