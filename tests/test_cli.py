@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -40,8 +41,9 @@ def assert_same_format(output: Path, source: Path) -> None:
         ["--prompt", "a gradient", "--style-image", "{style}", "--style-image", "{first}"],
         ["--prompt", "a gradient", "--first-frame", "{first}"],
         ["--prompt", "a gradient", "--style-image", "{style}", "--style-prompt", "in ink"],
+        ["--prompt", "a gradient", "--style-image", "{style}", "--style-guidance", "3"],
     ],
-    ids=["text", "style_image", "two_style_images", "first_frame", "fused"],
+    ids=["text", "style_image", "two_style_images", "first_frame", "fused", "style_guidance"],
 )
 def test_every_mode_keeps_frames_fps_size_and_audio(media, tmp_path, mode_args):
     args = [a.format(**{k: str(v) for k, v in media.items()}) for a in mode_args]
@@ -155,6 +157,7 @@ BAD_CASES = {
     "unknown preset": lambda m, r: ["stylize", m["odd"], "--prompt", "x", "--preset", "wan9"],
     "preset and model": lambda m, r: ["stylize", m["odd"], "--prompt", "x", "--model", r, "--preset", "tiny"],
     "no style at all": lambda m, r: ["stylize", m["odd"]],
+    "style guidance, no image": lambda m, r: ["stylize", m["odd"], "--prompt", "x", "--style-guidance", "3"],
     "unknown option": lambda m, r: ["stylize", m["odd"], "--prompt", "x", "--colour", "red"],
 }
 
@@ -222,3 +225,44 @@ def test_model_option_refuses_a_text_to_video_base(media, tmp_path, capsys):
     out = tmp_path / "o.mp4"
     assert cli("stylize", media["odd"], "-o", out, "--model", tmp_path / "wan_t2v", "--prompt", "x", "-q") == 2
     assert "image-to-video" in capsys.readouterr().err and not out.exists()
+
+
+def test_demo_modes_use_every_reference_and_the_benchmark_sampling(tmp_path, monkeypatch):
+    from rich.console import Console
+
+    from vidstyle.cli import demo
+
+    calls = {}
+    monkeypatch.setattr(demo, "stylize", lambda options, console: calls.setdefault(options.output.stem, options))
+    monkeypatch.setattr(demo, "generate", lambda options, console: calls.setdefault(options.output.stem, options))
+    sample = demo.demo_sample()
+    inputs = demo.write_inputs(sample, tmp_path)
+    assert len(sample.refs) == demo.REFS == 2 and (tmp_path / "style.png").is_file()
+    assert (tmp_path / "style_2.png").is_file()
+    modes = demo.mode_options(sample, inputs)
+    assert set(modes) == set(demo.TOYWORLD_SAMPLING)
+    for preset in ("toyworld", "tiny"):
+        calls.clear()
+        for name, options in modes.items():
+            demo.run_mode(name, options, inputs, tmp_path / f"{name}.mp4", demo.DEMO_PRESETS[preset], 1, True,
+                          Console(quiet=True))
+        for name, options in calls.items():
+            expected = demo.TOYWORLD_SAMPLING[name] if preset == "toyworld" else {}
+            defaults = {field.name: field.default for field in dataclasses.fields(options)}
+            for key in ("guidance", "style_guidance"):  # the benchmark's on toyworld, the CLI defaults on tiny
+                assert getattr(options, key) == expected.get(key, defaults[key]), (preset, name, key)
+    assert calls["dreamstyle_style_image"].style_images == [tmp_path / "style.png", tmp_path / "style_2.png"]
+    assert calls["dreamstyle_fused"].style_images == calls["dreamstyle_style_image"].style_images
+    assert calls["stylemaster_transfer"].style_images == [tmp_path / "style.png"]
+
+
+def test_contact_sheet_shows_a_row_of_images_once_each():
+    from vidstyle.cli.demo_sheet import contact_sheet
+
+    clip = np.full((9, 8, 8, 3), 100, np.uint8)
+    refs = np.stack([np.full((8, 8, 3), 200, np.uint8), np.full((8, 8, 3), 50, np.uint8)])
+    sheet = np.asarray(contact_sheet([("clip", clip), ("refs", refs)], scale=1))
+    top = 16 + 8  # the second row
+    tiles = [sheet[top + 4, 150 + 8 * column + 4] for column in range(3)]
+    assert tiles[0].tolist() == [200] * 3 and tiles[1].tolist() == [50] * 3
+    assert tiles[2].tolist() == [24] * 3  # no third image: the background, not a repeat

@@ -81,12 +81,13 @@ def test_chained_segments_are_first_frame_guided_and_keep_the_style(tiny_pipe, t
 
     type(tiny_pipe).__call__ = spy
     try:
-        stylize_frames(tiny_pipe, FRAMES, job(), work_dir=tmp_path / "work")
+        stylize_frames(tiny_pipe, FRAMES, job(style_guidance=2.0), work_dir=tmp_path / "work")
     finally:
         type(tiny_pipe).__call__ = original
     assert len(calls) == 3
     assert calls[0]["first_frame"] is None
     assert all(c["first_frame"] is not None and c["style_images"] == [STYLE] for c in calls[1:])
+    assert [c["style_guidance_scale"] for c in calls] == [2.0] * 3  # every segment guided toward the images
     assert not (tmp_path / "work").exists()  # removed on success
 
 

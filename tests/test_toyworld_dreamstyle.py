@@ -32,8 +32,12 @@ def test_stage_scores_every_task_and_variant_then_reuses_or_retrains(base: Path,
     out = tmp_path / "out"
     results = run_dreamstyle(base, out, MeanScorer(), options)
     assert set(results["tasks"]) == set(TASKS)
+    guided = "token-specific LoRA, style guidance 4"  # style-image task only (options.style_guidance)
     for task in TASKS:
-        assert set(results["tasks"][task]) == {"untrained", "token-specific LoRA", "shared LoRA"}
+        extra = {guided} if task == "style_image" else set()
+        assert set(results["tasks"][task]) == {"untrained", "token-specific LoRA", "shared LoRA", *extra}
+    style_image = results["tasks"]["style_image"]
+    assert style_image[guided] != style_image["token-specific LoRA"]  # the style-free pass changed the outputs
     assert json.loads((out / "results.json").read_text())["options"] == vars(options)
     ct = yaml.safe_load((out / "token_specific" / "ct.yaml").read_text())
     assert ct["seed"] == options.seed and ct["max_steps"] == 2 and ct["token_specific"] is True

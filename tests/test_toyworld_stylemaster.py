@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from toy_stage_stubs import MeanScorer
 
 from benchmarks.toyworld import stylemaster_train
 from benchmarks.toyworld.stylemaster import StyleMasterOptions, run_stylemaster
+from benchmarks.toyworld.stylemaster_eval import TASKS, Sampling, run_task
 from vidstyle import StyleMasterPipeline
 from vidstyle.backbones import build_tiny_components
 from vidstyle.data.toy import build_toy_world
@@ -57,3 +60,19 @@ def test_stage_writes_results_and_loadable_weights_then_resumes(base: Path, tmp_
     monkeypatch.setattr("benchmarks.toyworld.stylemaster_eval.load_pipe", refuse)
     again = run_stylemaster(base, out, MeanScorer(), options)
     assert again["tasks"] == results["tasks"] and again["motion"] == results["motion"]
+
+
+def test_each_task_samples_with_its_own_style_guidance() -> None:
+    """Generation and transfer take separate style guidance scales (module docstring: 2 and 4)."""
+    seen = {}
+
+    def fake_pipe(prompt, **kwargs):
+        seen["video" in kwargs] = kwargs["style_guidance_scale"]
+        return SimpleNamespace(frames=[np.zeros((5, 8, 8, 3), np.float32)])
+
+    sample = SimpleNamespace(raw=np.zeros((5, 8, 8, 3), np.uint8), t_ns="a ball", refs=["ref"])
+    for task in TASKS:
+        assert run_task(fake_pipe, task, [sample], Sampling(1, 1.0, 4.0, 2.0)).shape == (1, 5, 8, 8, 3)
+    assert seen == {False: 2.0, True: 4.0}
+    defaults = StyleMasterOptions()
+    assert (defaults.style_guidance, defaults.generation_style_guidance) == (4.0, 2.0)

@@ -55,6 +55,9 @@ class DreamStyleOptions:
     # linears wrapped besides the paper's: the cross-attention's query and output, so the text route can carry style
     # (README, "Toy world": with the paper's placement the text-mode outputs ignored the style words)
     extra_targets: str = "attn2.to_q,attn2.to_out.0"
+    # style-image task, token-specific adapter: an extra row with this style guidance (the pipeline's optional
+    # style-free pass; off in the other rows, as in the paper); 0 leaves the row out
+    style_guidance: float = 4.0
 
 
 def log(message: str) -> None:
@@ -103,14 +106,16 @@ def task_inputs(task: str, sample) -> dict:
 
 
 @torch.no_grad()
-def run_tasks(pipe: DreamStylePipeline, samples: list, steps: int, guidance: float) -> dict[str, np.ndarray]:
-    """Per task, the stylized eval clips uint8 ``[N, F, H, W, 3]``; sample ``i`` draws its noise from seed ``i``."""
+def run_tasks(pipe: DreamStylePipeline, samples: list, steps: int, guidance: float, tasks: tuple[str, ...] = TASKS,
+              **sampling) -> dict[str, np.ndarray]:
+    """Per task, the stylized eval clips uint8 ``[N, F, H, W, 3]``; sample ``i`` draws its noise from seed ``i``.
+    ``sampling``: more pipeline arguments (``style_guidance_scale``)."""
     pipe.set_progress_bar_config(disable=True)
     return {task: np.stack([to_uint8(pipe(sample.raw, **task_inputs(task, sample), height=SIZE, width=SIZE,
                                           num_inference_steps=steps, guidance_scale=guidance,
-                                          generator=torch.Generator().manual_seed(i)).frames[0])
+                                          generator=torch.Generator().manual_seed(i), **sampling).frames[0])
                             for i, sample in enumerate(samples)])
-            for task in TASKS}
+            for task in tasks}
 
 
 def run_dreamstyle(base: Path, out: Path, scorer: ToyScorer, options: DreamStyleOptions) -> dict:
@@ -139,6 +144,11 @@ def run_dreamstyle(base: Path, out: Path, scorer: ToyScorer, options: DreamStyle
         pipe = DreamStylePipeline.from_pretrained(model)
         pipe.load_token_lora(adapter)
         outputs[variant] = run_tasks(pipe, samples, options.steps, options.guidance)
+        if VARIANTS[variant] and options.style_guidance:
+            label = f"{variant}, style guidance {options.style_guidance:g}"
+            log(f"evaluating {label} on style_image")
+            outputs[label] = run_tasks(pipe, samples, options.steps, options.guidance, ("style_image",),
+                                       style_guidance_scale=options.style_guidance)
     timings["evaluation"] = time.perf_counter() - start
 
     groups = eval_groups(base / "world", samples)
@@ -147,7 +157,7 @@ def run_dreamstyle(base: Path, out: Path, scorer: ToyScorer, options: DreamStyle
                              for group, rows in groups.items()},
                "tasks": {task: {variant: {group: scored_rows(scorer, videos[task], samples, rows)
                                           for group, rows in groups.items()}
-                                for variant, videos in outputs.items()} for task in TASKS}}
+                                for variant, videos in outputs.items() if task in videos} for task in TASKS}}
     for task in TASKS:
         sheet = [clip for i in range(min(4, len(samples)))
                  for clip in (samples[i].raw, samples[i].stylized, outputs["token-specific LoRA"][task][i],

@@ -29,7 +29,11 @@ class Sampling:
 
     steps: int = 20
     guidance: float = 4.0
-    style_guidance: float = 4.0
+    style_guidance: float = 4.0  # transfer
+    generation_style_guidance: float = 2.0
+
+    def style_guidance_for(self, task: str) -> float:
+        return self.generation_style_guidance if task == "generation" else self.style_guidance
 
 
 def load_pipe(base: Path, weights: Path | None) -> StyleMasterPipeline:
@@ -53,7 +57,7 @@ def run_task(pipe: StyleMasterPipeline, task: str, samples: list[Sample], sampli
         inputs = {"video": sample.raw} if task == "transfer" else {"num_frames": len(sample.raw)}
         frames = pipe(sample.t_ns, style_image=sample.refs[0], height=SIZE, width=SIZE,
                       num_inference_steps=sampling.steps, guidance_scale=sampling.guidance,
-                      style_guidance_scale=sampling.style_guidance, motion_scale=motion_scale,
+                      style_guidance_scale=sampling.style_guidance_for(task), motion_scale=motion_scale,
                       generator=torch.Generator().manual_seed(i), **inputs).frames[0]
         clips.append(to_uint8(frames))
     return np.stack(clips)

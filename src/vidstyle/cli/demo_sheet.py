@@ -12,7 +12,8 @@ TEXT = (235, 235, 235)
 
 def contact_sheet(rows: list[tuple[str, np.ndarray]], frames: tuple[int, ...] = (0, 4, 8),
                   scale: int = 2) -> Image.Image:
-    """``rows`` are ``(label, uint8 [F, H, W, 3])``; a one-frame row (an image) fills the first column only.
+    """``rows`` are ``(label, uint8 [F, H, W, 3])``; a row with fewer frames than columns (images, such as the
+    style references) shows each of them once, from the first column.
 
     Tiles are enlarged ``scale`` times (nearest neighbour) so 64 px clips stay readable.
     """
@@ -25,8 +26,8 @@ def contact_sheet(rows: list[tuple[str, np.ndarray]], frames: tuple[int, ...] = 
     for index, (label, clip) in enumerate(rows):
         top = header + index * height
         draw.text((4, top + height // 2 - 6), label, fill=TEXT, font=font)
-        shown = frames[:1] if len(clip) == 1 else frames
-        for column, frame in enumerate(shown):
-            tile = Image.fromarray(clip[min(frame, len(clip) - 1)]).resize((width, height), Image.NEAREST)
+        shown = list(clip) if len(clip) < len(frames) else [clip[min(frame, len(clip) - 1)] for frame in frames]
+        for column, image in enumerate(shown):
+            tile = Image.fromarray(image).resize((width, height), Image.NEAREST)
             sheet.paste(tile, (LABEL_WIDTH + column * width, top))
     return sheet

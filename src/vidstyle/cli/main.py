@@ -47,8 +47,9 @@ def stylize(
     weights: Path | None = typer.Option(None, help="StyleMaster weights directory (save_stylemaster)."),
     motion_scale: float | None = typer.Option(None, "--motion-scale", min=-5.0, max=5.0,
                                               help="StyleMaster motion LoRA alpha (default: its saved -0.3)."),
-    style_guidance: float = typer.Option(4.0, "--style-guidance", min=0.0, max=50.0,
-                                         help="StyleMaster style guidance scale."),
+    style_guidance: float | None = typer.Option(
+        None, "--style-guidance", min=0.0, max=50.0,
+        help="Style guidance toward the style images (StyleMaster default 4; DreamStyle: off unless given)."),
 ) -> None:
     """Stylize a video. DreamStyle: the mode follows from the options: --prompt alone (text), --style-image
     (style images; with --style-prompt: fused), --first-frame (propagate a stylized first frame).

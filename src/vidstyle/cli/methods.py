@@ -24,11 +24,12 @@ class Method:
     default_preset: str
     pipeline: type
     guidance: float  # default classifier-free guidance
+    style_guidance: float | None  # default style guidance (DreamStyle: off, the paper's two-pass sampling)
 
 
 METHODS = {
-    "dreamstyle": Method("dreamstyle", "i2v", "wan2.1-i2v-14b-480p", DreamStylePipeline, 5.0),
-    "stylemaster": Method("stylemaster", "t2v", "wan2.1-t2v-1.3b", StyleMasterPipeline, 8.0),
+    "dreamstyle": Method("dreamstyle", "i2v", "wan2.1-i2v-14b-480p", DreamStylePipeline, 5.0, None),
+    "stylemaster": Method("stylemaster", "t2v", "wan2.1-t2v-1.3b", StyleMasterPipeline, 8.0, 4.0),
 }
 TINY_FOR_KIND = {"i2v": "tiny", "t2v": "tiny-t2v"}
 

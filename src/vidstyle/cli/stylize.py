@@ -55,7 +55,7 @@ class StylizeOptions:
     method: str = "dreamstyle"
     weights: Path | None = None
     motion_scale: float | None = None
-    style_guidance: float = 4.0
+    style_guidance: float | None = None  # the method's default (DreamStyle off, StyleMaster 4)
 
 
 def stylize(options: StylizeOptions, console: Console | None = None) -> Path:
@@ -86,7 +86,8 @@ def stylize(options: StylizeOptions, console: Console | None = None) -> Path:
         negative_prompt=o.negative_prompt, height=height, width=width, steps=o.steps,
         guidance=method.guidance if o.guidance is None else o.guidance, seed=o.seed, segment_frames=segment_frames,
         overlap=o.overlap, color_anchor=o.color_anchor, model_id=_model_id(o, method, preset), method=method.name,
-        style_guidance=o.style_guidance, motion_scale=o.motion_scale,
+        style_guidance=method.style_guidance if o.style_guidance is None else o.style_guidance,
+        motion_scale=o.motion_scale,
     )
     segments = plan_segments(video.num_frames, segment_frames, o.overlap)
     work_dir = o.work_dir or output.with_name(f".{output.name}.vidstyle-work")
@@ -112,6 +113,8 @@ def _check_conditions(o: StylizeOptions) -> None:
         dreamstyle_mode(o.prompt, o.style_images, o.first_frame, o.style_prompt)
     except ValueError as err:
         raise VidstyleInputError(f"{err} (--prompt, --style-image or --first-frame)") from None
+    if o.style_guidance is not None and not o.style_images:
+        raise VidstyleInputError("--style-guidance guides toward the style images: give --style-image")
 
 
 def check_output(output: Path, source: Path | None = None, suffixes: tuple[str, ...] = OUTPUT_SUFFIXES) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from vidstyle.adapters.call_context import FRAME_TYPES_KEY
 from vidstyle.adapters.token_adapter import TokenLoRAAdapter, TokenLoRAConfig
 from vidstyle.conditioning import DreamStyleCondition
+from vidstyle.guidance import three_pass_guidance
 from vidstyle.pipelines.latents import VideoInput, WanLatentsMixin
 from vidstyle.video_io import fit_image
 
@@ -41,6 +43,25 @@ def dreamstyle_mode(prompt: str | None, style_images: Sequence[Any] | None, firs
     if not (prompt or style_prompt):
         raise ValueError("give a style: a prompt, style image(s), or a stylized first frame")
     return "text"
+
+
+@dataclass
+class _Branch:
+    """One set of conditions the transformer is run on per step (the styled call, or style guidance's
+    style-free one): the condition latents, their fixed noise ``[1, C, n_first + K, h, w]`` and the CLIP image
+    tokens ``[1, T, D]``."""
+
+    condition: DreamStyleCondition
+    condition_noise: torch.Tensor | None
+    image_embeds: torch.Tensor
+
+    def __post_init__(self) -> None:
+        self.channels = self.condition.condition_channels()
+        self.attention_kwargs = {FRAME_TYPES_KEY: self.condition.frame_types}
+
+    def model_input(self, latents: torch.Tensor, sigma: float | torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """``[1, 36, F_total, h, w]`` for the noisy targets ``latents`` at noise level ``sigma``."""
+        return self.condition.model_input(latents, sigma, self.condition_noise, self.channels).to(dtype)
 
 
 class DreamStylePipeline(WanLatentsMixin, WanImageToVideoPipeline):
@@ -102,6 +123,7 @@ class DreamStylePipeline(WanLatentsMixin, WanImageToVideoPipeline):
         width: int | None = None,
         num_inference_steps: int = 50,
         guidance_scale: float = 5.0,
+        style_guidance_scale: float | None = None,
         condition_noise: float | None = None,
         generator: torch.Generator | None = None,
         latents: torch.Tensor | None = None,
@@ -120,6 +142,11 @@ class DreamStylePipeline(WanLatentsMixin, WanImageToVideoPipeline):
             first_frame: a stylized version of the video's first frame (first-frame mode).
             style_prompt: a style description appended to ``prompt``.
             height, width: working size (multiples of 16); defaults to the video's, rounded down.
+            guidance_scale: text guidance; the negative pass keeps every image condition.
+            style_guidance_scale: None (the paper's sampling: two passes). A number adds a pass without the
+                style images (``style_images`` required) and combines the three as StyleMaster does
+                (:func:`~vidstyle.guidance.three_pass_guidance`): negative and prompt passes without the style
+                images, ``style_guidance_scale`` on the step from the prompt pass to the styled one.
             condition_noise: noise level of the condition frames' noisy channels; None follows the
                 current step's sigma.
             output_type: ``"np"`` (``[1, F, H, W, 3]`` in [0, 1]), ``"pt"``, ``"pil"`` or ``"latent"``
@@ -128,6 +155,8 @@ class DreamStylePipeline(WanLatentsMixin, WanImageToVideoPipeline):
             ``WanPipelineOutput(frames=...)`` with the target frames only.
         """
         dreamstyle_mode(prompt, style_images, first_frame, style_prompt)
+        if style_guidance_scale is not None and not style_images:
+            raise ValueError("style_guidance_scale needs style images (it guides toward them)")
         if self.transformer_2 is not None:
             raise ValueError("DreamStyle is defined on single-transformer Wan2.1 I2V (no transformer_2)")
         if self.transformer.config.image_dim is None:
@@ -154,43 +183,39 @@ class DreamStylePipeline(WanLatentsMixin, WanImageToVideoPipeline):
         prompt_embeds = prompt_embeds.to(dtype)
         negative_embeds = negative_embeds.to(dtype) if negative_embeds is not None else None
 
-        clip_images = ([first_frame] if first_frame is not None else []) + list(style_images or [])
-        if clip_images:
-            image_embeds = self.encode_clip_images(clip_images, device)
-        else:  # text mode: the CLIP branch carries zeros
-            image_embeds = torch.zeros_like(self.encode_image(PIL.Image.new("RGB", (width, height)), device))
-        image_embeds = image_embeds.to(dtype)
-
         pixels = self.video_to_pixels(video, height, width)
         condition = self.build_condition(pixels, style_images, first_frame).to(device)
-        channels = condition.condition_channels()
-        frame_types = condition.frame_types
-        target_shape = condition.video.shape
         if latents is None:
-            latents = randn_tensor(target_shape, generator=generator, device=device, dtype=torch.float32)
+            latents = randn_tensor(condition.video.shape, generator=generator, device=device, dtype=torch.float32)
         else:
             latents = latents.to(device, torch.float32)
         clean_cond = condition.clean_condition_latents()
         cond_noise = (randn_tensor(clean_cond.shape, generator=generator, device=device, dtype=torch.float32)
                       if clean_cond is not None else None)
+        styled = _Branch(condition, cond_noise, self._image_embeds(first_frame, style_images, device).to(dtype))
+        plain = None  # the style-free branch of style guidance: same video and first frame, no style images
+        if style_guidance_scale is not None:
+            plain = _Branch(DreamStyleCondition(condition.video, condition.first_frame),
+                            cond_noise[:, :, : condition.num_first] if condition.num_first else None,
+                            self._image_embeds(first_frame, None, device).to(dtype))
 
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         timesteps = self.scheduler.timesteps
         self._num_timesteps = len(timesteps)
-        attention_kwargs = {FRAME_TYPES_KEY: frame_types}
-        targets = condition.target_frames
         with self.progress_bar(total=len(timesteps)) as progress_bar:
             for i, t in enumerate(timesteps):
                 self._current_timestep = t
                 sigma = self._sigma(i, t) if condition_noise is None else condition_noise
-                model_input = condition.model_input(latents, sigma, cond_noise, channels).to(dtype)
-                timestep = t.expand(latents.shape[0])
-                noise_pred = self._predict(model_input, timestep, prompt_embeds, image_embeds, attention_kwargs)
-                if guidance_scale > 1:
-                    noise_uncond = self._predict(model_input, timestep, negative_embeds, image_embeds,
-                                                 attention_kwargs)
+                step = (latents, sigma, t.expand(latents.shape[0]))
+                noise_pred = self._predict(styled, *step, prompt_embeds)
+                if plain is not None:
+                    n_text = self._predict(plain, *step, prompt_embeds)
+                    n_neg = self._predict(plain, *step, negative_embeds) if guidance_scale > 1 else n_text
+                    noise_pred = three_pass_guidance(n_neg, n_text, noise_pred, guidance_scale, style_guidance_scale)
+                elif guidance_scale > 1:
+                    noise_uncond = self._predict(styled, *step, negative_embeds)
                     noise_pred = noise_uncond + guidance_scale * (noise_pred - noise_uncond)
-                latents = self.scheduler.step(noise_pred[:, :, targets].float(), t, latents, return_dict=False)[0]
+                latents = self.scheduler.step(noise_pred, t, latents, return_dict=False)[0]
                 if callback_on_step_end is not None:
                     step_locals = {"latents": latents, "prompt_embeds": prompt_embeds,
                                    "negative_prompt_embeds": negative_embeds}
@@ -201,6 +226,15 @@ class DreamStylePipeline(WanLatentsMixin, WanImageToVideoPipeline):
         self._current_timestep = None
         return self.finish(latents, output_type, return_dict)
 
+    def _image_embeds(self, first_frame: PIL.Image.Image | None, style_images: Sequence[PIL.Image.Image] | None,
+                      device: torch.device) -> torch.Tensor:
+        """The CLIP branch's input ``[1, T, D]``: the first frame then each style image; zeros (one image's
+        worth) when there is neither, as in text mode."""
+        images = ([first_frame] if first_frame is not None else []) + list(style_images or [])
+        if images:
+            return self.encode_clip_images(images, device)
+        return torch.zeros_like(self.encode_image(PIL.Image.new("RGB", (16, 16)), device))
+
     def _sigma(self, step: int, t: torch.Tensor) -> float:
         """Noise level of step ``step``: the scheduler's sigma (FlowMatchEuler, UniPC with flow sigmas),
         else ``t / num_train_timesteps``."""
@@ -209,9 +243,12 @@ class DreamStylePipeline(WanLatentsMixin, WanImageToVideoPipeline):
             return float(sigmas[step])
         return float(t) / self.scheduler.config.num_train_timesteps
 
-    def _predict(self, model_input: torch.Tensor, timestep: torch.Tensor, text: torch.Tensor,
-                 image: torch.Tensor, attention_kwargs: dict[str, Any]) -> torch.Tensor:
-        """Transformer velocity for the whole sequence, ``[B, 16, F_total, h, w]``."""
-        return self.transformer(hidden_states=model_input, timestep=timestep, encoder_hidden_states=text,
-                                encoder_hidden_states_image=image, attention_kwargs=attention_kwargs,
-                                return_dict=False)[0]
+    def _predict(self, branch: _Branch, latents: torch.Tensor, sigma: float, timestep: torch.Tensor,
+                 text: torch.Tensor) -> torch.Tensor:
+        """Transformer velocity of the target frames, float32 ``[B, 16, F_lat, h, w]``, for the noisy targets
+        ``latents`` under ``branch``'s conditions and the text tokens ``text``."""
+        model_input = branch.model_input(latents, sigma, self.transformer.dtype)
+        velocity = self.transformer(hidden_states=model_input, timestep=timestep, encoder_hidden_states=text,
+                                    encoder_hidden_states_image=branch.image_embeds,
+                                    attention_kwargs=branch.attention_kwargs, return_dict=False)[0]
+        return velocity[:, :, branch.condition.target_frames].float()

@@ -57,7 +57,7 @@ class StyleJob:
     color_anchor: float = 1.0
     model_id: str = ""
     method: str = "dreamstyle"
-    style_guidance: float = 4.0
+    style_guidance: float | None = None  # None: the pipeline's default (DreamStyle: no style pass)
     motion_scale: float | None = None
 
     def fingerprint(self, frames: np.ndarray) -> str:
@@ -170,12 +170,13 @@ def _run_segment(pipe, frames: np.ndarray, job: StyleJob, index: int, guide: PIL
                   num_inference_steps=job.steps, guidance_scale=job.guidance, generator=generator,
                   output_type="np", callback_on_step_end=callback)
     if job.method == "stylemaster":
+        style = {} if job.style_guidance is None else {"style_guidance_scale": job.style_guidance}
         result = pipe(job.prompt or "", style_image=job.style_images[0], video=padded,
-                      style_guidance_scale=job.style_guidance, motion_scale=job.motion_scale, **common).frames[0]
+                      motion_scale=job.motion_scale, **style, **common).frames[0]
     else:
         result = pipe(padded, prompt=job.prompt, style_images=job.style_images or None,
                       first_frame=guide if guide is not None else job.first_frame, style_prompt=job.style_prompt,
-                      **common).frames[0]
+                      style_guidance_scale=job.style_guidance, **common).frames[0]
     return np.clip(np.rint(result[: len(frames)] * 255), 0, 255).astype(np.uint8)
 
 
