@@ -171,3 +171,54 @@ def test_the_package_ships_trained_toyworld_weights_that_the_demo_runs(tmp_path:
     assert next(components["transformer"].parameters()).dtype == torch.float32
     written = run_demo(tmp_path, steps=2, quiet=True)
     assert [p.name for p in written][-1] == "contact_sheet.png" and all(p.stat().st_size > 0 for p in written)
+
+
+def test_validation_records_come_after_the_reported_ones(world: Path) -> None:
+    every = load_eval_samples(world, 6, 32, 5)
+    later = load_eval_samples(world, 2, 32, 5, start=3)
+    assert [s.t_ns for s in later] == [s.t_ns for s in every[3:5]]
+    np.testing.assert_array_equal(later[0].raw, every[3].raw)
+
+
+def test_guidance_sweep_runs_each_setting_once_with_its_scale(monkeypatch, tmp_path: Path) -> None:
+    from benchmarks.toyworld import guidance_sweep
+
+    calls = []
+
+    def fake_stylemaster(pipe, task, samples, sampling):
+        calls.append(("stylemaster", pipe, task, sampling.style_guidance_for(task)))
+        return np.zeros((1, 5, 8, 8, 3), np.uint8)
+
+    def fake_dreamstyle(pipe, samples, steps, guidance, tasks, style_guidance_scale):
+        calls.append(("dreamstyle", pipe.adapter, tasks, style_guidance_scale))
+        return {"style_image": np.zeros((1, 5, 8, 8, 3), np.uint8)}
+
+    class FakeDreamStyle:
+        @classmethod
+        def from_pretrained(cls, path):
+            return cls()
+
+        def load_token_lora(self, path):
+            self.adapter = Path(path).parts[-3]
+
+    monkeypatch.setattr(guidance_sweep, "load_pipe", lambda base, weights: "trained" if weights else "untrained")
+    monkeypatch.setattr(guidance_sweep, "run_task", fake_stylemaster)
+    monkeypatch.setattr(guidance_sweep, "run_tasks", fake_dreamstyle)
+    monkeypatch.setattr(guidance_sweep, "DreamStylePipeline", FakeDreamStyle)
+    assert guidance_sweep.scales("none, 2,4") == [None, 2.0, 4.0]
+    runs = [*guidance_sweep.stylemaster_runs(tmp_path, [], [1.0, 2.0]),
+            *guidance_sweep.dreamstyle_runs(tmp_path, [], [None, 4.0])]
+    results = guidance_sweep.sweep(runs, lambda videos: {"n": len(videos)})
+    assert list(results) == [
+        "StyleMaster generation, untrained", "StyleMaster transfer, untrained",
+        "StyleMaster generation, style guidance 1", "StyleMaster generation, style guidance 2",
+        "StyleMaster transfer, style guidance 1", "StyleMaster transfer, style guidance 2",
+        "DreamStyle style image, token-specific, style guidance off",
+        "DreamStyle style image, token-specific, style guidance 4",
+        "DreamStyle style image, shared, style guidance off", "DreamStyle style image, shared, style guidance 4"]
+    assert calls[2:6] == [("stylemaster", "trained", "generation", 1.0), ("stylemaster", "trained", "generation", 2.0),
+                          ("stylemaster", "trained", "transfer", 1.0), ("stylemaster", "trained", "transfer", 2.0)]
+    assert calls[6:] == [("dreamstyle", "token_specific", ("style_image",), None),
+                         ("dreamstyle", "token_specific", ("style_image",), 4.0),
+                         ("dreamstyle", "shared", ("style_image",), None),
+                         ("dreamstyle", "shared", ("style_image",), 4.0)]

@@ -18,9 +18,10 @@ from vidstyle.data.samples import Sample, load_sample
 GROUPS = ("held-out content", "held-out styles")
 
 
-def load_eval_samples(world: Path, count: int, size: int = 64, frames: int = 9) -> list[Sample]:
-    """The first ``count`` records of ``world/eval``, decoded at ``size`` x ``size`` and ``frames`` frames."""
-    records = read_manifest(world / "eval", on_error="stop").records[:count]
+def load_eval_samples(world: Path, count: int, size: int = 64, frames: int = 9, start: int = 0) -> list[Sample]:
+    """``count`` records of ``world/eval`` from record ``start`` (the reported ones start at 0), decoded at
+    ``size`` x ``size`` and ``frames`` frames."""
+    records = read_manifest(world / "eval", on_error="stop").records[start: start + count]
     return [load_sample(world / "eval", record, size, size, max_frames=frames) for record in records]
 
 

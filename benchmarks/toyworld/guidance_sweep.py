@@ -1,0 +1,82 @@
+"""Style guidance sweeps on validation records: how the toy world's sampling settings were chosen.
+
+    python -m benchmarks.toyworld.guidance_sweep --run DIR [--start 16] [--count 32]
+        [--stylemaster 1,1.5,2,3,4] [--dreamstyle none,2,4]
+
+``DIR`` is a finished ``vidstyle bench toyworld`` folder. Validation records are eval records ``start`` ..
+``start + count - 1``, apart from the reported ones (the first ``eval_samples``, 16), so a setting chosen here is
+not fitted to the tables. Rows: StyleMaster generation and transfer at each style guidance (trained weights,
+text guidance 1) and untrained; DreamStyle's style-image task with the token-specific and the shared adapter at
+each style guidance (``none``: the paper's two-pass sampling), text guidance 4. Prints one markdown table of the
+held-out-content means (held-out-style rows are left out: 5 clips).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.toyworld.dreamstyle import FRAMES, SIZE, run_tasks
+from benchmarks.toyworld.report import GROUPS, eval_groups, load_eval_samples, score_table, scored_rows
+from benchmarks.toyworld.scores import build_scorer
+from benchmarks.toyworld.stylemaster_eval import Sampling, load_pipe, run_task
+from vidstyle.pipelines.dreamstyle import DreamStylePipeline
+
+
+def sweep(runs: Iterable[tuple[str, Callable[[], np.ndarray]]], score: Callable[[np.ndarray], dict]) -> dict:
+    """``{label: score(run())}`` for each ``(label, run)`` in order; a run returns uint8 ``[N, F, H, W, 3]``."""
+    return {label: score(run()) for label, run in runs}
+
+
+def scales(text: str) -> list[float | None]:
+    """``"none,2,4"`` -> ``[None, 2.0, 4.0]``."""
+    return [None if item.strip() == "none" else float(item) for item in text.split(",") if item.strip()]
+
+
+def stylemaster_runs(run: Path, samples: list, style_scales: list[float | None]):
+    """``(label, run)`` pairs: untrained, then trained at every scale, for generation and transfer."""
+    for weights in (None, run / "stylemaster" / "weights"):
+        pipe = load_pipe(run / "base", weights)
+        for task in ("generation", "transfer"):
+            for scale in style_scales if weights is not None else [4.0]:  # untrained: no style attention
+                label = f"StyleMaster {task}, " + (f"style guidance {scale:g}" if weights else "untrained")
+                sampling = Sampling(20, 1.0, scale, scale)
+                yield label, lambda pipe=pipe, task=task, sampling=sampling: run_task(pipe, task, samples, sampling)
+
+
+def dreamstyle_runs(run: Path, samples: list, style_scales: list[float | None]):
+    """``(label, run)`` pairs: the style-image task per adapter and style guidance (None: off)."""
+    for adapter in ("token_specific", "shared"):
+        pipe = DreamStylePipeline.from_pretrained(str(run / "base" / "i2v" / "pipeline"))
+        pipe.load_token_lora(run / "dreamstyle" / adapter / "sft" / "adapter")
+        for scale in style_scales:
+            label = f"DreamStyle style image, {adapter.replace('_', '-')}, style guidance " + (
+                "off" if scale is None else f"{scale:g}")
+            yield label, lambda pipe=pipe, scale=scale: run_tasks(
+                pipe, samples, 20, 4.0, ("style_image",), style_guidance_scale=scale)["style_image"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--start", type=int, default=16)
+    parser.add_argument("--count", type=int, default=32)
+    parser.add_argument("--stylemaster", default="1,1.5,2,3,4")
+    parser.add_argument("--dreamstyle", default="none,2,4")
+    args = parser.parse_args()
+    world = args.run / "base" / "world"
+    samples = load_eval_samples(world, args.count, SIZE, FRAMES, args.start)
+    rows = eval_groups(world, samples)[GROUPS[0]]
+    scorer = build_scorer(world, args.run / "descriptor")
+    runs = [*stylemaster_runs(args.run, samples, scales(args.stylemaster)),
+            *dreamstyle_runs(args.run, samples, scales(args.dreamstyle))]
+    results = sweep(runs, lambda videos: {GROUPS[0]: scored_rows(scorer, videos, samples, rows)})
+    print(f"Validation records {args.start}..{args.start + args.count - 1} ({len(rows)} held-out content clips)\n")
+    print(score_table(results))
+
+
+if __name__ == "__main__":
+    main()
