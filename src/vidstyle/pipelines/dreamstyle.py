@@ -194,10 +194,12 @@ class DreamStylePipeline(WanLatentsMixin, WanImageToVideoPipeline):
                       if clean_cond is not None else None)
         styled = _Branch(condition, cond_noise, self._image_embeds(first_frame, style_images, device).to(dtype))
         plain = None  # the style-free branch of style guidance: same video and first frame, no style images
-        if style_guidance_scale is not None:
+        if style_guidance_scale is not None:  # its CLIP tokens: the first frame's (they lead), or zeros
+            per_image = styled.image_embeds.shape[1] // (condition.num_first + len(style_images))
+            first_tokens = styled.image_embeds[:, :per_image]
             plain = _Branch(DreamStyleCondition(condition.video, condition.first_frame),
                             cond_noise[:, :, : condition.num_first] if condition.num_first else None,
-                            self._image_embeds(first_frame, None, device).to(dtype))
+                            first_tokens if condition.num_first else torch.zeros_like(first_tokens))
 
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         timesteps = self.scheduler.timesteps
