@@ -58,10 +58,15 @@ def write_inputs(sample: ToySample, output_dir: Path) -> dict[str, Path]:
     return paths
 
 
+def reference_paths(inputs: dict[str, Path]) -> list[Path]:
+    """The style reference files among :func:`write_inputs`' paths, in order."""
+    return [path for key, path in inputs.items() if key.startswith("style")]
+
+
 def mode_options(sample: ToySample, inputs: dict[str, Path]) -> dict[str, dict]:
     """Per output name, the method and its conditions (DreamStyle's four modes with every reference,
     StyleMaster's two tasks with the first)."""
-    content, styles = sample.t_ns, [path for key, path in inputs.items() if key.startswith("style")]
+    content, styles = sample.t_ns, reference_paths(inputs)
     return {
         "dreamstyle_text": dict(method="dreamstyle", prompt=sample.t_sty),
         "dreamstyle_style_image": dict(method="dreamstyle", prompt=content, style_images=styles),
@@ -111,7 +116,7 @@ def run_demo(output_dir: Path, steps: int = 20, quiet: bool = False, preset: str
     sheet = output_dir / "contact_sheet.png"
     contact_sheet(rows).save(sheet)
     print(f"input clip: {inputs['input']}")
-    print("style references: " + ", ".join(str(p) for k, p in inputs.items() if k.startswith("style")))
+    print("style references: " + ", ".join(str(path) for path in reference_paths(inputs)))
     for path in [*written, sheet]:
         print(f"{path.stem}: {path}")
     return [*written, sheet]

@@ -208,14 +208,17 @@ class DreamStylePipeline(WanLatentsMixin, WanImageToVideoPipeline):
             for i, t in enumerate(timesteps):
                 self._current_timestep = t
                 sigma = self._sigma(i, t) if condition_noise is None else condition_noise
-                step = (latents, sigma, t.expand(latents.shape[0]))
-                noise_pred = self._predict(styled, *step, prompt_embeds)
+                timestep = t.expand(latents.shape[0])
+                styled_input = styled.model_input(latents, sigma, dtype)  # one input per branch and step
+                noise_pred = self._predict(styled, styled_input, timestep, prompt_embeds)
                 if plain is not None:
-                    n_text = self._predict(plain, *step, prompt_embeds)
-                    n_neg = self._predict(plain, *step, negative_embeds) if guidance_scale > 1 else n_text
+                    plain_input = plain.model_input(latents, sigma, dtype)
+                    n_text = self._predict(plain, plain_input, timestep, prompt_embeds)
+                    n_neg = (self._predict(plain, plain_input, timestep, negative_embeds) if guidance_scale > 1
+                             else n_text)
                     noise_pred = three_pass_guidance(n_neg, n_text, noise_pred, guidance_scale, style_guidance_scale)
                 elif guidance_scale > 1:
-                    noise_uncond = self._predict(styled, *step, negative_embeds)
+                    noise_uncond = self._predict(styled, styled_input, timestep, negative_embeds)
                     noise_pred = noise_uncond + guidance_scale * (noise_pred - noise_uncond)
                 latents = self.scheduler.step(noise_pred, t, latents, return_dict=False)[0]
                 if callback_on_step_end is not None:
@@ -245,11 +248,10 @@ class DreamStylePipeline(WanLatentsMixin, WanImageToVideoPipeline):
             return float(sigmas[step])
         return float(t) / self.scheduler.config.num_train_timesteps
 
-    def _predict(self, branch: _Branch, latents: torch.Tensor, sigma: float, timestep: torch.Tensor,
+    def _predict(self, branch: _Branch, model_input: torch.Tensor, timestep: torch.Tensor,
                  text: torch.Tensor) -> torch.Tensor:
-        """Transformer velocity of the target frames, float32 ``[B, 16, F_lat, h, w]``, for the noisy targets
-        ``latents`` under ``branch``'s conditions and the text tokens ``text``."""
-        model_input = branch.model_input(latents, sigma, self.transformer.dtype)
+        """Transformer velocity of the target frames, float32 ``[B, 16, F_lat, h, w]``, for ``model_input``
+        (:meth:`_Branch.model_input`) under ``branch``'s image tokens and frame types and the text tokens ``text``."""
         velocity = self.transformer(hidden_states=model_input, timestep=timestep, encoder_hidden_states=text,
                                     encoder_hidden_states_image=branch.image_embeds,
                                     attention_kwargs=branch.attention_kwargs, return_dict=False)[0]
