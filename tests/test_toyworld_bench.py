@@ -191,15 +191,17 @@ def test_guidance_sweep_runs_each_setting_once_with_its_scale(monkeypatch, tmp_p
 
     def fake_dreamstyle(pipe, samples, steps, guidance, tasks, style_guidance_scale):
         calls.append(("dreamstyle", pipe.adapter, tasks, style_guidance_scale))
-        return {"style_image": np.zeros((1, 5, 8, 8, 3), np.uint8)}
+        return {tasks[0]: np.zeros((1, 5, 8, 8, 3), np.uint8)}
 
     class FakeDreamStyle:
+        adapter = None
+
         @classmethod
         def from_pretrained(cls, path):
             return cls()
 
         def load_token_lora(self, path):
-            self.adapter = Path(path).parts[-3]
+            self.adapter = str(Path(path).relative_to(tmp_path))
 
     monkeypatch.setattr(guidance_sweep, "load_pipe", lambda base, weights: "trained" if weights else "untrained")
     monkeypatch.setattr(guidance_sweep, "run_task", fake_stylemaster)
@@ -218,7 +220,21 @@ def test_guidance_sweep_runs_each_setting_once_with_its_scale(monkeypatch, tmp_p
         "DreamStyle style image, shared, style guidance off", "DreamStyle style image, shared, style guidance 4"]
     assert calls[2:6] == [("stylemaster", "trained", "generation", 1.0), ("stylemaster", "trained", "generation", 2.0),
                           ("stylemaster", "trained", "transfer", 1.0), ("stylemaster", "trained", "transfer", 2.0)]
-    assert calls[6:] == [("dreamstyle", "token_specific", ("style_image",), None),
-                         ("dreamstyle", "token_specific", ("style_image",), 4.0),
-                         ("dreamstyle", "shared", ("style_image",), None),
-                         ("dreamstyle", "shared", ("style_image",), 4.0)]
+    own, shared = "dreamstyle/token_specific/sft/adapter", "dreamstyle/shared/sft/adapter"
+    assert calls[6:] == [("dreamstyle", own, ("style_image",), None), ("dreamstyle", own, ("style_image",), 4.0),
+                         ("dreamstyle", shared, ("style_image",), None), ("dreamstyle", shared, ("style_image",), 4.0)]
+
+    # every task, an untrained row and another run's adapters: style guidance only where there are style images
+    calls.clear()
+    runs = guidance_sweep.dreamstyle_runs(tmp_path, [], [None, 4.0], ("text", "style_image", "first_frame"),
+                                          ("untrained", "token_specific"), tmp_path / "other")
+    assert list(guidance_sweep.sweep(runs, lambda videos: {})) == [
+        "DreamStyle text, untrained", "DreamStyle style image, untrained, style guidance off",
+        "DreamStyle style image, untrained, style guidance 4", "DreamStyle first frame, untrained",
+        "DreamStyle text, token-specific", "DreamStyle style image, token-specific, style guidance off",
+        "DreamStyle style image, token-specific, style guidance 4", "DreamStyle first frame, token-specific"]
+    other = "other/token_specific/sft/adapter"
+    assert calls == [("dreamstyle", None, ("text",), None), ("dreamstyle", None, ("style_image",), None),
+                     ("dreamstyle", None, ("style_image",), 4.0), ("dreamstyle", None, ("first_frame",), None),
+                     ("dreamstyle", other, ("text",), None), ("dreamstyle", other, ("style_image",), None),
+                     ("dreamstyle", other, ("style_image",), 4.0), ("dreamstyle", other, ("first_frame",), None)]

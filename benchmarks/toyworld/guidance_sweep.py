@@ -1,14 +1,16 @@
-"""Style guidance sweeps on validation records: how the toy world's sampling settings were chosen.
+"""Sampling sweeps and ablations on validation records: how the toy world's sampling settings were chosen.
 
     python -m benchmarks.toyworld.guidance_sweep --run DIR [--start 16] [--count 32]
-        [--stylemaster 1,1.5,2,3,4] [--dreamstyle none,2,4]
+        [--stylemaster 1,1.5,2,3,4] [--dreamstyle none,2,4] [--dreamstyle-tasks style_image]
+        [--dreamstyle-adapters token_specific,shared] [--dreamstyle-dir DIR/dreamstyle]
 
 ``DIR`` is a finished ``vidstyle bench toyworld`` folder. Validation records are eval records ``start`` ..
 ``start + count - 1``, apart from the reported ones (the first ``eval_samples``, 16), so a setting chosen here is
 not fitted to the tables. Rows: StyleMaster generation and transfer at each style guidance (trained weights,
-text guidance 1) and untrained; DreamStyle's style-image task with the token-specific and the shared adapter at
-each style guidance (``none``: the paper's two-pass sampling), text guidance 4. Prints one markdown table of the
-held-out-content means (held-out-style rows are left out: 5 clips).
+text guidance 1) and untrained (``--stylemaster ""`` leaves StyleMaster out); DreamStyle per task and adapter
+(``untrained``: none; the adapters of ``--dreamstyle-dir``, which may be another run's DreamStyle stage), the
+style-image task at each style guidance (``none``: the paper's two-pass sampling), the others without it, text
+guidance 4. Prints one markdown table of the held-out-content means (held-out-style rows are left out: 5 clips).
 """
 
 from __future__ import annotations
@@ -31,9 +33,14 @@ def sweep(runs: Iterable[tuple[str, Callable[[], np.ndarray]]], score: Callable[
     return {label: score(run()) for label, run in runs}
 
 
+def names(text: str) -> tuple[str, ...]:
+    """``"text, style_image"`` -> ``("text", "style_image")``."""
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
 def scales(text: str) -> list[float | None]:
     """``"none,2,4"`` -> ``[None, 2.0, 4.0]``."""
-    return [None if item.strip() == "none" else float(item) for item in text.split(",") if item.strip()]
+    return [None if item == "none" else float(item) for item in names(text)]
 
 
 def stylemaster_runs(run: Path, samples: list, style_scales: list[float | None]):
@@ -47,16 +54,21 @@ def stylemaster_runs(run: Path, samples: list, style_scales: list[float | None])
                 yield label, lambda pipe=pipe, task=task, sampling=sampling: run_task(pipe, task, samples, sampling)
 
 
-def dreamstyle_runs(run: Path, samples: list, style_scales: list[float | None]):
-    """``(label, run)`` pairs: the style-image task per adapter and style guidance (None: off)."""
-    for adapter in ("token_specific", "shared"):
+def dreamstyle_runs(run: Path, samples: list, style_scales: list[float | None],
+                    tasks: tuple[str, ...] = ("style_image",), adapters: tuple[str, ...] = ("token_specific", "shared"),
+                    stage: Path | None = None):
+    """``(label, run)`` pairs per adapter (a folder of ``stage``, default ``run/dreamstyle``; ``untrained``: none)
+    and task; the style-image task once per style guidance (None: off), the other tasks once without it."""
+    for adapter in adapters:
         pipe = DreamStylePipeline.from_pretrained(str(run / "base" / "i2v" / "pipeline"))
-        pipe.load_token_lora(run / "dreamstyle" / adapter / "sft" / "adapter")
-        for scale in style_scales:
-            label = f"DreamStyle style image, {adapter.replace('_', '-')}, style guidance " + (
-                "off" if scale is None else f"{scale:g}")
-            yield label, lambda pipe=pipe, scale=scale: run_tasks(
-                pipe, samples, 20, 4.0, ("style_image",), style_guidance_scale=scale)["style_image"]
+        if adapter != "untrained":
+            pipe.load_token_lora((stage or run / "dreamstyle") / adapter / "sft" / "adapter")
+        for task in tasks:
+            for scale in style_scales if task == "style_image" else [None]:
+                label = f"DreamStyle {task.replace('_', ' ')}, {adapter.replace('_', '-')}" + (
+                    f", style guidance {'off' if scale is None else f'{scale:g}'}" if task == "style_image" else "")
+                yield label, lambda pipe=pipe, task=task, scale=scale: run_tasks(
+                    pipe, samples, 20, 4.0, (task,), style_guidance_scale=scale)[task]
 
 
 def main() -> None:
@@ -66,15 +78,20 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=32)
     parser.add_argument("--stylemaster", default="1,1.5,2,3,4")
     parser.add_argument("--dreamstyle", default="none,2,4")
+    parser.add_argument("--dreamstyle-tasks", default="style_image", help="of text, style_image, first_frame")
+    parser.add_argument("--dreamstyle-adapters", default="token_specific,shared", help="and/or untrained")
+    parser.add_argument("--dreamstyle-dir", type=Path, default=None, help="default: RUN/dreamstyle")
     args = parser.parse_args()
     world = args.run / "base" / "world"
     samples = load_eval_samples(world, args.count, SIZE, FRAMES, args.start)
     rows = eval_groups(world, samples)[GROUPS[0]]
     scorer = build_scorer(world, args.run / "descriptor")
-    runs = [*stylemaster_runs(args.run, samples, scales(args.stylemaster)),
-            *dreamstyle_runs(args.run, samples, scales(args.dreamstyle))]
+    style_scales = scales(args.stylemaster)
+    runs = [*(stylemaster_runs(args.run, samples, style_scales) if style_scales else ()),
+            *dreamstyle_runs(args.run, samples, scales(args.dreamstyle), names(args.dreamstyle_tasks),
+                             names(args.dreamstyle_adapters), args.dreamstyle_dir)]
     results = sweep(runs, lambda videos: {GROUPS[0]: scored_rows(scorer, videos, samples, rows)})
-    print(f"Validation records {args.start}..{args.start + args.count - 1} ({len(rows)} held-out content clips)\n")
+    print(f"Eval records {args.start}..{args.start + args.count - 1} ({len(rows)} held-out content clips)\n")
     print(score_table(results))
 
 
