@@ -11,7 +11,7 @@ import torch
 import typer
 from PIL import Image
 
-from benchmarks.toyworld.report import eval_groups, load_eval_samples, score_table, scored_rows
+from benchmarks.toyworld.report import eval_groups, load_eval_samples, score_table, scored_rows, stage_main
 from benchmarks.toyworld.scores import (
     DESCRIPTOR_CLIP,
     SCORE_COLUMNS,
@@ -238,3 +238,23 @@ def test_guidance_sweep_runs_each_setting_once_with_its_scale(monkeypatch, tmp_p
                      ("dreamstyle", None, ("style_image",), 4.0), ("dreamstyle", None, ("first_frame",), None),
                      ("dreamstyle", other, ("text",), None), ("dreamstyle", other, ("style_image",), None),
                      ("dreamstyle", other, ("style_image",), 4.0), ("dreamstyle", other, ("first_frame",), None)]
+
+
+def test_a_stage_run_elsewhere_scores_with_the_descriptor_of_its_base_run(monkeypatch, tmp_path: Path) -> None:
+    import sys
+    from dataclasses import dataclass
+
+    from benchmarks.toyworld import scores
+
+    @dataclass
+    class Options:
+        seed: int = 0
+
+    built = []
+    monkeypatch.setattr(scores, "build_scorer", lambda world, descriptor: built.append((world, descriptor)) or "scorer")
+    monkeypatch.setattr(sys, "argv", ["stage", "--base", str(tmp_path / "run" / "base"), "--out",
+                                      str(tmp_path / "trials" / "seed1"), "--seed", "1"])
+    runs = []
+    stage_main("A stage.", Options(), "dreamstyle", lambda *args: runs.append(args) or {}, lambda results: "")
+    assert built == [(tmp_path / "run" / "base" / "world", tmp_path / "run" / "descriptor")]
+    assert runs == [(tmp_path / "run" / "base", tmp_path / "trials" / "seed1", "scorer", Options(seed=1))]

@@ -54,12 +54,13 @@ def score_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
 
 
 def stage_main(doc: str, defaults: Any, stage: str, run: Callable[..., dict], report: Callable[[dict], str]) -> None:
-    """A stage's ``python -m`` entry: parse :func:`stage_arguments`, score with the run's shared descriptor
-    (``OUT/../descriptor``), ``run(base, out, scorer, options)`` and print ``report`` of the results."""
+    """A stage's ``python -m`` entry: parse :func:`stage_arguments`, score with the descriptor of the base's run
+    (``BASE/../descriptor``, trained there if missing; an ``--out`` elsewhere still shares it),
+    ``run(base, out, scorer, options)`` and print ``report`` of the results."""
     from benchmarks.toyworld.scores import build_scorer
 
     base, out, options = stage_arguments(doc, defaults, stage)
-    print(report(run(base, out, build_scorer(base / "world", out.parent / "descriptor"), options)))
+    print(report(run(base, out, build_scorer(base / "world", base.parent / "descriptor"), options)))
 
 
 def stage_arguments(doc: str, defaults: Any, stage: str) -> tuple[Path, Path, Any]:
