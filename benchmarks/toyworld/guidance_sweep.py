@@ -1,4 +1,5 @@
-"""Sampling sweeps and ablations on validation records: how the toy world's sampling settings were chosen.
+"""Sampling sweeps and ablations on eval records past the reported ones: how the toy world's sampling settings
+were chosen (validation records 16..47), and the larger second test set of the README (records 48..99).
 
     python -m benchmarks.toyworld.guidance_sweep --run DIR [--start 16] [--count 32]
         [--stylemaster 1,1.5,2,3,4] [--dreamstyle none,2,4] [--dreamstyle-tasks style_image]
@@ -64,9 +65,10 @@ def dreamstyle_runs(run: Path, samples: list, style_scales: list[float | None],
         if adapter != "untrained":
             pipe.load_token_lora((stage or run / "dreamstyle") / adapter / "sft" / "adapter")
         for task in tasks:
-            for scale in style_scales if task == "style_image" else [None]:
+            guided = task == "style_image"  # style guidance needs style images
+            for scale in style_scales if guided else [None]:
                 label = f"DreamStyle {task.replace('_', ' ')}, {adapter.replace('_', '-')}" + (
-                    f", style guidance {'off' if scale is None else f'{scale:g}'}" if task == "style_image" else "")
+                    f", style guidance {'off' if scale is None else f'{scale:g}'}" if guided else "")
                 yield label, lambda pipe=pipe, task=task, scale=scale: run_tasks(
                     pipe, samples, 20, 4.0, (task,), style_guidance_scale=scale)[task]
 
