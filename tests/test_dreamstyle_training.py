@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from vidstyle.training.cache import CachedDataset, write_cached_sample, write_in
 from vidstyle.training.config import DreamStyleTrainConfig, load_config
 from vidstyle.training.dreamstyle_objective import CachedSample, build_step, sample_condition
 from vidstyle.training.dreamstyle_trainer import DreamStyleTrainer
+from vidstyle.training.loop import lr_factor
 
 
 def synthetic_cache(folder, count: int = 3):
@@ -67,8 +69,23 @@ def test_loss_falls_when_overfitting(tmp_path):
     assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10])
 
 
+def test_learning_rate_warms_up_holds_then_falls_to_zero():
+    rates = [lr_factor(step, 10, 2, 4) for step in range(11)]
+    assert rates == pytest.approx([1 / 3, 2 / 3, 1, 1, 1, 1, 1, 0.75, 0.5, 0.25, 0])
+    assert lr_factor(500, 10, 0, 0) == 1.0  # no cooldown: constant
+    assert lr_factor(12, 10, 0, 4) == 0.0  # past the end: 0, never negative
+
+
+def test_schedule_counts_optimizer_steps_not_micro_steps(tmp_path):
+    trainer = DreamStyleTrainer(config(tmp_path, max_steps=2, gradient_accumulation=2, cooldown_steps=2))
+    rates: list[float] = []
+    trainer.train(on_step=lambda step, loss: rates.append(trainer.optimizer.param_groups[0]["lr"]))
+    assert rates == pytest.approx([0.5e-2, 0.0])
+
+
 def test_killed_then_resumed_equals_uninterrupted(tmp_path):
-    full = DreamStyleTrainer(config(tmp_path / "a"))
+    # with a cooldown, so the learning-rate schedule's position must resume too
+    full = DreamStyleTrainer(config(tmp_path / "a", cooldown_steps=4))
     full.train()
     expected = full.adapter.state_dict()
 
@@ -80,9 +97,9 @@ def test_killed_then_resumed_equals_uninterrupted(tmp_path):
             raise Killed
 
     with pytest.raises(Killed):
-        DreamStyleTrainer(config(tmp_path / "b")).train(on_step=kill_at_4)
+        DreamStyleTrainer(config(tmp_path / "b", cooldown_steps=4)).train(on_step=kill_at_4)
     assert (tmp_path / "b" / "out" / "checkpoints" / "step-000003" / "weights.safetensors").is_file()
-    resumed = DreamStyleTrainer(config(tmp_path / "b"))
+    resumed = DreamStyleTrainer(config(tmp_path / "b", cooldown_steps=4))
     export = resumed.train(resume=True)
     for key, value in expected.items():
         torch.testing.assert_close(resumed.adapter.state_dict()[key], value, rtol=0, atol=1e-6)
@@ -148,6 +165,10 @@ def test_two_processes_keep_identical_weights(tmp_path):
     assert rank0.keys() == rank1.keys()
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
     assert any(rank0[k].abs().sum() > 0 for k in rank0 if ".lora_up." in k)  # it trained
+    # the schedule counts optimizer steps, not processes: the cooldown over all 3 steps ends at 0 on the last
+    for r in (0, 1):
+        rates = json.loads((tmp_path / "out" / f"rates{r}.json").read_text())
+        assert rates == pytest.approx([1e-2 * 2 / 3, 1e-2 / 3, 0.0])
 
 
 def test_bf16_and_gradient_checkpointing_train(tmp_path):

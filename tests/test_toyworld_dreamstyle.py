@@ -53,9 +53,12 @@ def test_stage_scores_every_task_and_variant_then_reuses_or_retrains(base: Path,
     assert run_dreamstyle(base, out, MeanScorer(), options)["tasks"] == results["tasks"]
     assert trained == [] and adapter.stat().st_mtime_ns == stamp
 
-    longer = DreamStyleOptions(train_steps=4, rank=2, eval_samples=2, steps=1, extra_targets="attn2.to_q")
+    longer = DreamStyleOptions(train_steps=4, rank=2, eval_samples=2, steps=1, extra_targets="attn2.to_q",
+                               sft_cooldown=1.0)
     run_dreamstyle(base, out, MeanScorer(), longer)  # other options retrain both adapters, CT then SFT
     assert [p.name for p in trained] == ["ct.yaml", "sft.yaml", "ct.yaml", "sft.yaml"]
+    stages = {stage: yaml.safe_load((out / "shared" / f"{stage}.yaml").read_text()) for stage in ("ct", "sft")}
+    assert stages["sft"]["cooldown_steps"] == stages["sft"]["max_steps"] == 2 and "cooldown_steps" not in stages["ct"]
     assert adapter.stat().st_mtime_ns != stamp
     saved = json.loads((adapter.parent / "token_lora.json").read_text())
     assert saved["targets"][-1] == "attn2.to_q" and len(saved["targets"]) == 7

@@ -48,6 +48,8 @@ class DreamStyleOptions:
     train_steps: int = 24000
     rank: int = 16
     learning_rate: float = 1e-3
+    # share of the SFT stage over which the learning rate falls linearly to 0 (0: constant to the end, as in CT)
+    sft_cooldown: float = 0.0
     eval_samples: int = 16
     steps: int = 20
     guidance: float = 4.0
@@ -66,7 +68,8 @@ def log(message: str) -> None:
 
 def train_adapter(base: Path, out: Path, options: DreamStyleOptions, token_specific: bool = True) -> Path:
     """Cache the train split once (``out/../cache``), then CT (2/3 of the steps) and SFT from the CT adapter
-    (1/3) into ``out``; a finished SFT export is reused when both stage configs match these options.
+    (1/3, its learning rate falling to 0 over the last ``sft_cooldown`` share) into ``out``; a finished SFT
+    export is reused when both stage configs match these options.
     ``token_specific=False`` trains the shared-LoRA ablation."""
     model = base / "i2v" / "pipeline"
     cache = out.parent / "cache"
@@ -84,6 +87,8 @@ def train_adapter(base: Path, out: Path, options: DreamStyleOptions, token_speci
         if options.extra_targets:
             configs[stage]["targets"] = [*DEFAULT_TARGETS, *options.extra_targets.split(",")]
     configs["sft"]["init_adapter"] = str(out / "ct" / "adapter")
+    if options.sft_cooldown:
+        configs["sft"]["cooldown_steps"] = round(configs["sft"]["max_steps"] * options.sft_cooldown)
     export = out / "sft" / "adapter"
     paths = {stage: out / f"{stage}.yaml" for stage in configs}
     if (export / "token_lora.safetensors").is_file() and all(

@@ -30,12 +30,11 @@ from vidstyle.backbones.toyworld import build_toyworld_components, toyworld_tran
 from vidstyle.errors import VidstyleInputError
 from vidstyle.training.config import BaseTrainConfig
 from vidstyle.training.flow_matching import flow_matching_draw
-from vidstyle.training.loop import make_accelerator, run_loop, sample_index
+from vidstyle.training.loop import make_accelerator, make_optimizer, run_loop, sample_index
 from vidstyle.training.vae_trainer import (
     Clips,
     load_clips,
     load_vae,
-    make_cooldown_optimizer,
     to_pixels,
     vae_folder,
 )
@@ -168,7 +167,7 @@ class BaseTrainer:
                                                     flow_shift=config.flow_shift, vae=vae)
         self.data = load_or_encode(config, PIPELINES[config.kind](**self.components))
         self.components["transformer"] = transformer
-        optimizer, scheduler = make_cooldown_optimizer(config, list(transformer.parameters()))
+        optimizer, scheduler = make_optimizer(config, list(transformer.parameters()))
         self.transformer, self.optimizer, self.scheduler = self.accelerator.prepare(transformer, optimizer, scheduler)
 
     @property

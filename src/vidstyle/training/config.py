@@ -22,6 +22,7 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(1e-4, gt=0, le=1)
     weight_decay: float = Field(0.0, ge=0)
     warmup_steps: int = Field(0, ge=0)
+    cooldown_steps: int = Field(0, ge=0, description="the learning rate falls linearly to 0 over the last steps")
     batch_size: int = Field(1, ge=1, le=1, description="per process; variable-length videos train one at a time")
     gradient_accumulation: int = Field(2, ge=1)
     mixed_precision: Literal["no", "bf16"] = "no"
@@ -154,7 +155,6 @@ class VAETrainConfig(TrainConfig):
     max_steps: int = Field(2000, ge=1, description="optimizer steps")
     learning_rate: float = Field(1e-3, gt=0, le=1)
     warmup_steps: int = Field(50, ge=0)
-    cooldown_steps: int = Field(0, ge=0, description="the learning rate falls linearly to 0 over the last steps")
     batch_size: int = Field(2, ge=1, le=256, description="clips (or batch_size x frames single frames) per micro-step")
     gradient_accumulation: int = Field(1, ge=1)
     checkpoint_every: int = Field(250, ge=1)
@@ -200,7 +200,6 @@ class BaseTrainConfig(TrainConfig):
     max_steps: int = Field(3000, ge=1, description="optimizer steps")
     learning_rate: float = Field(3e-4, gt=0, le=1)
     warmup_steps: int = Field(100, ge=0)
-    cooldown_steps: int = Field(0, ge=0, description="the learning rate falls linearly to 0 over the last steps")
     batch_size: int = Field(8, ge=1, le=1024, description="clips per micro-step")
     gradient_accumulation: int = Field(1, ge=1)
     checkpoint_every: int = Field(500, ge=1)

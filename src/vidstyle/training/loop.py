@@ -51,7 +51,8 @@ def run_loop(config: TrainConfig, accelerator: Accelerator, model: torch.nn.Modu
                     if after_backward is not None:
                         after_backward()
                     optimizer.step()
-                    scheduler.step()
+                    if accelerator.sync_gradients:  # once per optimizer step, whatever the process count
+                        scheduler.step()
                     optimizer.zero_grad()
                 total += loss.item() / accum
             bar.update(task, completed=step + 1, loss=total)
@@ -69,19 +70,27 @@ def make_accelerator(config: TrainConfig, find_unused_parameters: bool = False) 
     from accelerate.utils import DistributedDataParallelKwargs
 
     Path(config.output_dir).mkdir(parents=True, exist_ok=True)
-    return Accelerator(gradient_accumulation_steps=config.gradient_accumulation,
+    return Accelerator(gradient_accumulation_steps=config.gradient_accumulation, step_scheduler_with_optimizer=False,
                        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused_parameters)],
                        mixed_precision=config.mixed_precision,
                        log_with="tensorboard" if config.tensorboard else None, project_dir=str(config.output_dir))
 
 
+def lr_factor(step: int, max_steps: int, warmup_steps: int, cooldown_steps: int) -> float:
+    """The learning rate of optimizer step ``step`` (from 0) as a share of the configured one: a linear warm-up
+    over ``warmup_steps``, constant, then a linear fall to 0 over the last ``cooldown_steps`` (0: none)."""
+    cooldown = (max_steps - step) / cooldown_steps if cooldown_steps else 1.0
+    return max(0.0, min(1.0, (step + 1) / (warmup_steps + 1), cooldown))
+
+
 def make_optimizer(config: TrainConfig, params: list[torch.nn.Parameter]):
-    """AdamW with a linear warm-up to a constant learning rate; ``params`` are made trainable (requires_grad)."""
+    """AdamW and its :func:`lr_factor` schedule (stepped once per optimizer step by :func:`run_loop`);
+    ``params`` are made trainable (requires_grad)."""
     for p in params:
         p.requires_grad_(True)
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
-    warmup = config.warmup_steps
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (warmup + 1)))
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(
+        step, config.max_steps, config.warmup_steps, config.cooldown_steps))
 
 
 def progress(disable: bool) -> Progress:

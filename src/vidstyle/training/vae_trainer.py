@@ -28,7 +28,7 @@ from vidstyle.backbones.toyworld import toyworld_vae_config
 from vidstyle.data.manifest import read_manifest
 from vidstyle.data.samples import load_sample, wan_frame_count
 from vidstyle.errors import VidstyleInputError
-from vidstyle.training.config import BaseTrainConfig, VAETrainConfig
+from vidstyle.training.config import VAETrainConfig
 from vidstyle.training.loop import make_accelerator, make_optimizer, run_loop, sample_index
 
 INITIAL_LOGVAR = -6.0
@@ -66,17 +66,6 @@ def load_clips(folder: Path, height: int, width: int, max_frames: int | None = N
             ids.append(f"{record.id}/stylized")
     frames = wan_frame_count(min(len(c) for c in clips))
     return Clips(torch.from_numpy(np.stack([c[:frames] for c in clips])), captions, ids)
-
-
-def make_cooldown_optimizer(config: VAETrainConfig | BaseTrainConfig, params: list[torch.nn.Parameter]):
-    """:func:`make_optimizer`'s AdamW and warm-up, then a linear fall to 0 over the last ``cooldown_steps``."""
-    optimizer, _ = make_optimizer(config, params)
-    warmup, total, cooldown = config.warmup_steps, config.max_steps, config.cooldown_steps
-
-    def factor(step: int) -> float:
-        return min(1.0, (step + 1) / (warmup + 1), (total - step) / cooldown if cooldown else 1.0)
-
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def to_pixels(frames: torch.Tensor) -> torch.Tensor:
@@ -215,7 +204,7 @@ class VAETrainer:
                                 stylized=config.stylized)
         self.accelerator = make_accelerator(config)
         self.vae = build_vae(config).train()
-        optimizer, scheduler = make_cooldown_optimizer(config, list(self.vae.parameters()))
+        optimizer, scheduler = make_optimizer(config, list(self.vae.parameters()))
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(
             Reconstruction(self.vae), optimizer, scheduler)
 
