@@ -17,4 +17,4 @@ rates: list[float] = []
 trainer.train(on_step=lambda step, loss: rates.append(trainer.optimizer.param_groups[0]["lr"]))
 rank = trainer.accelerator.process_index
 save_file({k: v.contiguous() for k, v in trainer.adapter.state_dict().items()}, out / f"rank{rank}.safetensors")
-Path(out / f"rates{rank}.json").write_text(json.dumps(rates))
+(out / f"rates{rank}.json").write_text(json.dumps(rates))
