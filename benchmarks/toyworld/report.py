@@ -53,6 +53,19 @@ def score_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
+def parse_score_table(text: str) -> dict[str, dict[str, dict[str, float]]]:
+    """The inverse of :func:`score_table` (values as printed): ``{variant: {group: {"n": n, score: value}}}``
+    from every row of ``text`` in that table's layout; other lines are skipped."""
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 3 + len(SCORE_COLUMNS) or not cells[2].isdigit():
+            continue
+        values = dict(zip(SCORE_COLUMNS, map(float, cells[3:]), strict=True))
+        results.setdefault(cells[0], {})[cells[1]] = {"n": int(cells[2]), **values}
+    return results
+
+
 def stage_main(doc: str, defaults: Any, stage: str, run: Callable[..., dict], report: Callable[[dict], str]) -> None:
     """A stage's ``python -m`` entry: parse :func:`stage_arguments`, score with the descriptor of the base's run
     (``BASE/../descriptor``, trained there if missing; an ``--out`` elsewhere still shares it),
