@@ -258,3 +258,27 @@ def test_a_stage_run_elsewhere_scores_with_the_descriptor_of_its_base_run(monkey
     stage_main("A stage.", Options(), "dreamstyle", lambda *args: runs.append(args) or {}, lambda results: "")
     assert built == [(tmp_path / "run" / "base" / "world", tmp_path / "run" / "descriptor")]
     assert runs == [(tmp_path / "run" / "base", tmp_path / "trials" / "seed1", "scorer", Options(seed=1))]
+    # relative folders are made absolute, so a rerun from elsewhere writes the same stage configs and reuses them
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["stage", "--base", "run/base"])
+    stage_main("A stage.", Options(), "dreamstyle", lambda *args: runs.append(args) or {}, lambda results: "")
+    assert runs[1][:2] == (tmp_path / "run" / "base", tmp_path / "run" / "dreamstyle")
+
+
+def test_bench_command_works_in_an_absolute_out_folder(monkeypatch, tmp_path: Path) -> None:
+    from benchmarks.toyworld import run
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def stop_at_the_base(out: Path, args) -> None:
+        seen.append(out)
+        raise Stop
+
+    monkeypatch.setattr(run, "ensure_base", stop_at_the_base)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Stop):
+        run.main(["--out", "runs/./toyworld", "--no-ship"])
+    assert seen == [tmp_path / "runs" / "toyworld"] and seen[0].is_dir()

@@ -78,7 +78,8 @@ def stage_main(doc: str, defaults: Any, stage: str, run: Callable[..., dict], re
 
 def stage_arguments(doc: str, defaults: Any, stage: str) -> tuple[Path, Path, Any]:
     """A stage's command line: ``--base``, ``--out`` (default ``BASE/../STAGE``) and one option per field of the
-    dataclass instance ``defaults``; returns ``(base, out, options)``."""
+    dataclass instance ``defaults``; returns ``(base, out, options)``, the folders absolute (the stage configs that
+    decide reuse then read the same however a folder is named)."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--base", type=Path, default=Path("runs/toyworld/base"))
     parser.add_argument("--out", type=Path, default=None, help=f"default: BASE/../{stage}")
@@ -88,4 +89,5 @@ def stage_arguments(doc: str, defaults: Any, stage: str) -> tuple[Path, Path, An
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     args = parser.parse_args()
     options = type(defaults)(**{name: getattr(args, name) for name in fields})
-    return args.base, args.out or args.base.parent / stage, options
+    base = args.base.resolve()
+    return base, (args.out or base.parent / stage).resolve(), options

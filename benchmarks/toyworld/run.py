@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dreamstyle-steps", type=int, default=DreamStyleOptions.train_steps)
     parser.add_argument("--no-ship", action="store_true", help="do not copy the trained weights into the package")
     args = parser.parse_args(argv)
+    # absolute: the stage configs that decide reuse then read the same however the folder is named
+    args.out = args.out.resolve()
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     timings = {}
