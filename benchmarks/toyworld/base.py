@@ -4,7 +4,9 @@
 
 Builds a toy world (``--samples`` train clips of 64x64x9 and a held-out eval split) unless ``DIR/world`` holds
 one, then trains the three models of ``benchmarks/toyworld/configs/*.yaml`` for shares of ``--minutes``: each
-stage runs a short timed probe, sets ``max_steps`` from the measured rate and resumes to it (exact resume).
+stage runs a short timed probe, sets ``max_steps`` from the measured rate and resumes to it (exact resume);
+``--train-steps VAE,I2V,T2V`` replays an earlier run's step counts instead (its table gives them), so the same
+bases are trained again whatever the machine's speed.
 Exports land under ``DIR`` for the later stages: ``vae/vae`` (``AutoencoderKLWan``), ``i2v/pipeline``
 (``WanImageToVideoPipeline``) and ``t2v/pipeline`` (``WanPipeline``). Prints (and writes to ``DIR/results.md``)
 a markdown table on ``--eval-clips`` eval clips: VAE reconstruction PSNR/SSIM; I2V PSNR/SSIM of the clip
@@ -54,9 +56,11 @@ def stage_config(name: str, cls: type[TrainConfig], **paths) -> TrainConfig:
     return cls(**{**yaml.safe_load((CONFIGS / f"{name}.yaml").read_text()), **paths})
 
 
-def train_within(trainer_cls, config: TrainConfig, seconds: float, probe: int) -> dict[str, float]:
+def train_within(trainer_cls, config: TrainConfig, seconds: float, probe: int,
+                 steps: int | None = None) -> dict[str, float]:
     """Train ``probe`` steps, then resume to the step count that fills ``seconds`` (set-up included) at the
-    measured step rate. Returns the step count and the wall time."""
+    measured step rate, or to ``steps`` when given (a replay: the probe still runs, so the steps are the same).
+    Returns the step count and the wall time."""
     shutil.rmtree(config.output_dir, ignore_errors=True)
     start, stamps = time.perf_counter(), []
     quick = {"max_steps": probe, "checkpoint_every": probe, "cooldown_steps": 0}  # the same steps as the full run
@@ -64,7 +68,8 @@ def train_within(trainer_cls, config: TrainConfig, seconds: float, probe: int) -
         quick["eval_dataset"] = None
     trainer_cls(config.model_copy(update=quick)).train(on_step=lambda step, loss: stamps.append(time.perf_counter()))
     rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
-    steps = probe + max(0, int(0.97 * rate * (seconds - (time.perf_counter() - start))))
+    if steps is None:
+        steps = probe + max(0, int(0.97 * rate * (seconds - (time.perf_counter() - start))))
     trainer_cls(config.model_copy(update={"max_steps": steps, "checkpoint_every": steps})).train(resume=True)
     return {"steps": steps, "seconds": time.perf_counter() - start}
 
@@ -127,7 +132,8 @@ def base_stage(kind: str, out: Path, vae_export: Path, seconds: float | None, ar
     torch.set_num_threads(1)
     world = out / "world"
     config = stage_config(kind, BaseTrainConfig, dataset=world / "train", vae=vae_export, output_dir=out / kind)
-    trained = {} if seconds is None else train_within(BaseTrainer, config, seconds, probe=30)
+    replay = (args.train_steps or {}).get(kind)
+    trained = {} if seconds is None else train_within(BaseTrainer, config, seconds, probe=30, steps=replay)
     clips = load_clips(world / "eval", 64, 64, 9, limit=args.eval_clips)
     return {**evaluate_base(config, out / kind / "pipeline", clips, args.steps, args.guidance, out), **trained}
 
@@ -144,7 +150,7 @@ def run_stages(args: argparse.Namespace) -> dict:
     if previous is None:
         timing["vae"] = train_within(VAETrainer, stage_config("vae", VAETrainConfig, dataset=world / "train",
                                                               eval_dataset=world / "eval", output_dir=out / "vae"),
-                                     SHARES["vae"] * budget, probe=40)
+                                     SHARES["vae"] * budget, probe=40, steps=(args.train_steps or {}).get("vae"))
     vae = load_vae(out / "vae" / "vae")
     clips = load_clips(world / "eval", 64, 64, 9, limit=args.eval_clips)
     train = load_clips(world / "train", 64, 64, 9, limit=args.eval_clips)
@@ -159,6 +165,14 @@ def run_stages(args: argparse.Namespace) -> dict:
     return results
 
 
+def replay_steps(text: str) -> dict[str, int]:
+    """``"3248,3428,4039"`` -> ``{"vae": 3248, "i2v": 3428, "t2v": 4039}``."""
+    counts = [int(item) for item in text.split(",")]
+    if len(counts) != 3 or min(counts) < 1:
+        raise argparse.ArgumentTypeError("expected three positive step counts: VAE,I2V,T2V")
+    return dict(zip(("vae", "i2v", "t2v"), counts, strict=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/toyworld"))
@@ -168,6 +182,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="denoising steps when generating")
     parser.add_argument("--guidance", type=float, default=4.0)
     parser.add_argument("--evaluate-only", action="store_true", help="score the exports of an earlier run in --out")
+    parser.add_argument("--train-steps", type=replay_steps, default=None, metavar="VAE,I2V,T2V",
+                        help="train to these step counts (an earlier run's) instead of filling --minutes")
     args = parser.parse_args()
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)

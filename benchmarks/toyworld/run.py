@@ -44,7 +44,7 @@ def ensure_base(out: Path, args: argparse.Namespace) -> Path:
     log(f"base models: training for {args.base_minutes} min")
     base.mkdir(parents=True, exist_ok=True)
     stage_args = argparse.Namespace(out=base, minutes=args.base_minutes, samples=args.samples, eval_clips=24,
-                                    steps=20, guidance=4.0, evaluate_only=False)
+                                    steps=20, guidance=4.0, evaluate_only=False, train_steps=None)
     start = time.perf_counter()
     results = base_stage.run_stages(stage_args)
     results["wall_seconds"] = time.perf_counter() - start
