@@ -6,8 +6,8 @@ Builds a toy world (``--samples`` train clips of 64x64x9 and a held-out eval spl
 one, then trains the three models of ``benchmarks/toyworld/configs/*.yaml`` for shares of ``--minutes``: each
 stage runs a short timed probe, sets ``max_steps`` from the measured rate and resumes to it (exact resume);
 ``--train-steps VAE,I2V,T2V`` replays an earlier run's step counts instead (its table gives them), whatever the
-machine's speed; the weights come out the same only with the same code and libraries (a replay of the README's
-base after later trainer changes gave different ones).
+machine's speed. Within one session a 40-step VAE replay repeated bit for bit; the full replay across sessions did
+not, even with the same code and library versions (docs/toyworld_benchmark.md), nor after later trainer changes.
 Exports land under ``DIR`` for the later stages: ``vae/vae`` (``AutoencoderKLWan``), ``i2v/pipeline``
 (``WanImageToVideoPipeline``) and ``t2v/pipeline`` (``WanPipeline``). Prints (and writes to ``DIR/results.md``)
 a markdown table on ``--eval-clips`` eval clips: VAE reconstruction PSNR/SSIM; I2V PSNR/SSIM of the clip
