@@ -67,6 +67,9 @@ def test_seed_table_pairs_runs_and_gives_a_verdict_per_task() -> None:
     flipped = seed_table([parse_score_table(text) for text in runs], "shared", "token-specific", "style",
                          "held-out content")
     assert "token-specific ahead" in flipped.splitlines()[2]
+    strict = seed_table([parse_score_table(text) for text in runs], "token-specific", "shared", "style",
+                        "held-out content", level=0.9948).splitlines()
+    assert "99.48% interval" in strict[0] and "not established" in strict[2]  # text: t(2) quantile ~13.7, not 4.3
 
 
 def test_command_refuses_missing_files_and_rows(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -87,7 +90,8 @@ def test_command_refuses_missing_files_and_rows(tmp_path: Path, monkeypatch, cap
 
     for args, message in (((str(complete), str(tmp_path / "gone.md")), "no such sweep output"),
                           ((str(complete),), "two or more"),
-                          ((str(complete), str(partial)), "run 2 lacks a row of 'token-specific'")):
+                          ((str(complete), str(partial)), "run 2 lacks a row of 'token-specific'"),
+                          ((str(complete), str(complete), "--level", "95"), "--level must lie between 0 and 1")):
         code, out, err = run(*args)
         assert code == 2 and message in err and not out
     code, out, _ = run(str(complete), str(complete), "--score", "psnr")

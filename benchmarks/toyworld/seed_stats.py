@@ -1,15 +1,16 @@
 """Training-seed statistics of a DreamStyle ablation: adapter A against adapter B over several training runs.
 
     python -m benchmarks.toyworld.seed_stats SWEEP.md [SWEEP.md ...] [--a token-specific] [--b shared]
-        [--score style] [--group "held-out content"]
+        [--score style] [--group "held-out content"] [--level 0.95]
 
 Each ``SWEEP.md`` is what ``benchmarks.toyworld.guidance_sweep`` printed for one DreamStyle training run (one
 training seed, ``--dreamstyle-dir``), with rows for both adapters on the same eval records. The style-image task is
 read from its rows without style guidance (the paper's sampling). Per task, and for the mean over the three
 tasks, one run gives one paired difference ``d = A - B``; over the runs the table shows every ``d``, their mean, a
-95% Student-t interval of that mean and a verdict: ``A ahead`` when the interval lies above 0, ``B ahead`` when
-it lies below, otherwise ``not established``. Runs are the unit because what varies between them is the training
-seed; within a run both adapters are scored on the same clips with the same noise. Where a table also has an
+Student-t interval of that mean (``--level``, default 95%; the interim look of a group-sequential study uses a
+higher one) and a verdict: ``A ahead`` when the interval lies above 0, ``B ahead`` when it lies below,
+otherwise ``not established``. Runs are the unit because what varies between them is the training seed;
+within a run both adapters are scored on the same clips with the same noise. Where a table also has an
 ``untrained`` row for a task (it has no training seed, so the first such row serves every run), the last column
 counts the runs in which A beats it.
 """
@@ -78,7 +79,7 @@ def run_values(table: dict, adapter: str, score: str, group: str) -> dict[str, f
     return {task: row[score] for task, row in rows.items() if row is not None}
 
 
-def seed_table(tables: list[dict], a: str, b: str, score: str, group: str) -> str:
+def seed_table(tables: list[dict], a: str, b: str, score: str, group: str, level: float = 0.95) -> str:
     """The markdown table described in the module docstring, from parsed sweeps (one per run)."""
     per_run = []
     for index, table in enumerate(tables):
@@ -89,12 +90,12 @@ def seed_table(tables: list[dict], a: str, b: str, score: str, group: str) -> st
     untrained = {}  # the same in every sweep of one base: the first table that has a task's row gives it
     for table in reversed(tables):
         untrained.update(run_values(table, "untrained", score, group))
-    lines = [f"| task | {score}: {a} (mean) | {b} (mean) | d = {a} - {b}, per run | mean d | 95% interval | "
-             f"verdict | runs {a} > untrained |", "|---" * 8 + "|"]
+    lines = [f"| task | {score}: {a} (mean) | {b} (mean) | d = {a} - {b}, per run | mean d | "
+             f"{100 * level:g}% interval | verdict | runs {a} > untrained |", "|---" * 8 + "|"]
     for task in (*TASKS, "mean of tasks"):
         pick = (lambda v: sum(v.values()) / len(v)) if task not in TASKS else (lambda v, task=task: v[task])
         d = [pick(va) - pick(vb) for va, vb in per_run]
-        mean, low, high = mean_interval(d)
+        mean, low, high = mean_interval(d, level)
         beaten = f"{sum(va[task] > untrained[task] for va, _ in per_run)} of {len(per_run)} " \
                  f"({untrained[task]:.3f})" if task in untrained else "-"
         mean_a = sum(pick(va) for va, _ in per_run) / len(per_run)
@@ -111,15 +112,18 @@ def main() -> None:
     parser.add_argument("--b", default="shared")
     parser.add_argument("--score", default="style", choices=SCORE_COLUMNS)
     parser.add_argument("--group", default=GROUPS[0])
+    parser.add_argument("--level", type=float, default=0.95, help="two-sided confidence level of the intervals")
     args = parser.parse_args()
     missing = [str(path) for path in args.sweeps if not path.is_file()]
     if missing:
         parser.error(f"no such sweep output: {', '.join(missing)}")
+    if not 0 < args.level < 1:
+        parser.error(f"--level must lie between 0 and 1, got {args.level}")
     if len(args.sweeps) < 2:
         parser.error("give two or more sweep outputs (one per training run)")
     tables = [parse_score_table(path.read_text()) for path in args.sweeps]
     try:
-        print(seed_table(tables, args.a, args.b, args.score, args.group))
+        print(seed_table(tables, args.a, args.b, args.score, args.group, args.level))
     except ValueError as error:
         parser.error(str(error))
 
