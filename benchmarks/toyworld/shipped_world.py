@@ -22,8 +22,8 @@ from pathlib import Path
 
 from benchmarks.toyworld.report import load_eval_samples
 from benchmarks.toyworld.scores import StyleDescriptor, descriptor_accuracy, train_style_descriptor
-from vidstyle.backbones.shipped import load_shipped_toyworld, toyworld_dir
-from vidstyle.backbones.toyworld import build_toyworld_components
+from vidstyle.adapters.serialization import replace_directory
+from vidstyle.backbones.shipped import load_shipped_toyworld
 from vidstyle.data.toy import build_toy_world
 from vidstyle.training.base_trainer import PIPELINES
 
@@ -48,13 +48,9 @@ def export_base(base: Path) -> None:
     if not (base / "world" / "toy_world.json").is_file():
         build_toy_world(base / "world", samples=SAMPLES, size=SIZE, frames=FRAMES, seed=0, overwrite=True)
     if not (base / "i2v" / "pipeline" / "model_index.json").is_file():
-        shipped = load_shipped_toyworld("i2v")
-        manifest = json.loads((toyworld_dir() / "toyworld.json").read_text())["models"]["i2v"]
-        components = build_toyworld_components("i2v", seed=manifest["encoders_seed"],
-                                               flow_shift=manifest["flow_shift"], vae=shipped["vae"],
-                                               transformer=shipped["transformer"])
+        components = load_shipped_toyworld("i2v")  # every component, encoders rebuilt from their seed
         PIPELINES["i2v"](**components).save_pretrained(base / "i2v" / "pipeline")
-        shipped["vae"].save_pretrained(base / "vae" / "vae")
+        components["vae"].save_pretrained(base / "vae" / "vae")
 
 
 def copy_descriptor(source: Path, descriptor: Path) -> None:
@@ -70,7 +66,7 @@ def copy_descriptor(source: Path, descriptor: Path) -> None:
     config = json.loads(config_path.read_text())
     config["clip_model"] = str((descriptor / "clip").resolve())
     config_path.write_text(json.dumps(config, indent=2) + "\n")
-    staging.rename(descriptor)
+    replace_directory(staging, descriptor)
 
 
 def main() -> None:
